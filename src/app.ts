@@ -1,0 +1,61 @@
+import crypto from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import type { Database } from './db/client.js';
+import { SecretBox } from './lib/tokens.js';
+import { loggerOptions } from './lib/logger.js';
+import compat, { parseQuery } from './plugins/compat.js';
+import errorHandler from './plugins/error-handler.js';
+import auth from './plugins/auth.js';
+import { registerRoutes } from './routes/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+}
+
+export interface BuildAppOptions {
+  config: Config;
+  db: Database;
+  secretKey: string;
+  logger?: FastifyServerOptions['logger'] | false;
+  /** A pino stream, for tests that inspect the log output. */
+  loggerStream?: NodeJS.WritableStream;
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const logger =
+    opts.logger === false
+      ? false
+      : { ...(loggerOptions(opts.config.LOG_LEVEL) as object), ...(opts.loggerStream ? { stream: opts.loggerStream } : {}) };
+  const app = Fastify({
+    logger,
+    bodyLimit: opts.config.BODY_LIMIT,
+    requestTimeout: opts.config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: opts.config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: 72_000,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID().replaceAll('-', ''),
+    routerOptions: { querystringParser: parseQuery, maxParamLength: 2048, ignoreTrailingSlash: true },
+    trustProxy: false,
+  });
+
+  const ctx: AppContext = {
+    config: opts.config,
+    prisma: opts.db.prisma,
+    pool: opts.db.pool,
+    secrets: new SecretBox(opts.secretKey),
+    log: app.log,
+  };
+  await app.register(
+    fp(async (instance) => { instance.decorate("ctx", ctx); }, { name: "app-context" }),
+  );
+  await app.register(errorHandler);
+  await app.register(compat);
+  await app.register(auth);
+  await registerRoutes(app);
+  return app;
+}

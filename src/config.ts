@@ -1,0 +1,35 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: optionalString,
+  DATA_DIR: z.string().default('./.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EXTERNAL_URL: optionalString,
+  INITIAL_ROOT_TOKEN: optionalString,
+  GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN: optionalString,
+  SECRET_KEY: optionalString,
+  BODY_LIMIT: z.coerce.number().int().positive().default(1024 * 1024),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${detail}`);
+  }
+  if (parsed.data.INITIAL_ROOT_TOKEN && parsed.data.INITIAL_ROOT_TOKEN.length < 20) {
+    throw new Error('Invalid configuration: INITIAL_ROOT_TOKEN must be at least 20 characters');
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+}

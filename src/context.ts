@@ -1,0 +1,14 @@
+import type pg from 'pg';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+import type { SecretBox } from './lib/tokens.js';
+
+/** What every service needs; built once per process in app.ts. */
+export interface AppContext {
+  config: Config;
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  secrets: SecretBox;
+  log: FastifyBaseLogger;
+}

@@ -1,0 +1,75 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import qs from 'qs';
+import type { PageParams } from '../schemas/common.js';
+
+// GitLab's offset pagination (runners-api.md §0.5), in one helper: headers,
+// a Link whose URLs carry every parameter, and counts capped at 10,000.
+
+export const COUNT_LIMIT = 10_000;
+
+export interface PageSource<T> {
+  /** Count rows, stopping at `limit` (callers use LIMIT in SQL). */
+  count: (limit: number) => Promise<number>;
+  items: (offset: number, limit: number) => Promise<T[]>;
+}
+
+export function baseUrl(request: FastifyRequest, externalUrl?: string): string {
+  if (externalUrl) return externalUrl.replace(/\/+$/, '');
+  const proto = (request.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || request.protocol;
+  const host = request.headers.host ?? `${request.hostname}`;
+  return `${proto}://${host}`;
+}
+
+export function linkUrl(request: FastifyRequest, externalUrl: string | undefined, params: Record<string, unknown>): string {
+  const path = request.url.split('?')[0]!;
+  const clean = Object.fromEntries(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  const query = qs.stringify(clean, { arrayFormat: 'brackets', format: 'RFC1738' });
+  return `${baseUrl(request, externalUrl)}${path}${query ? `?${query}` : ''}`;
+}
+
+/**
+ * Fetches one page and sets X-* and Link headers. `params` are the parsed
+ * request parameters that go into every Link URL (page/per_page replaced).
+ */
+export async function paginate<T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: PageParams,
+  params: Record<string, unknown>,
+  source: PageSource<T>,
+  opts: { externalUrl?: string; skipCount?: boolean } = {},
+): Promise<T[]> {
+  const { page: pageNo, per_page: perPage } = page;
+  const offset = (pageNo - 1) * perPage;
+  const [total, rows] = await Promise.all([
+    opts.skipCount ? Promise.resolve(undefined) : source.count(COUNT_LIMIT + 1),
+    // One extra row tells whether a next page exists without a count.
+    perPage === 0 ? Promise.resolve([] as T[]) : source.items(offset, perPage + 1),
+  ]);
+  const hasNext = rows.length > perPage;
+  const items = rows.slice(0, perPage);
+  const counted = total !== undefined && total <= COUNT_LIMIT;
+  const totalPages = counted ? Math.max(1, perPage === 0 ? 1 : Math.ceil(total / perPage)) : undefined;
+
+  const url = (n: number) => linkUrl(request, opts.externalUrl, { ...params, page: n, per_page: perPage });
+  const links: string[] = [];
+  if (pageNo > 1) links.push(`<${url(pageNo - 1)}>; rel="prev"`);
+  if (hasNext) links.push(`<${url(pageNo + 1)}>; rel="next"`);
+  links.push(`<${url(1)}>; rel="first"`);
+  if (counted) links.push(`<${url(totalPages!)}>; rel="last"`);
+
+  reply.header('link', links.join(', '));
+  reply.header('x-per-page', String(perPage));
+  reply.header('x-page', String(pageNo));
+  reply.header('x-next-page', hasNext ? String(pageNo + 1) : '');
+  reply.header('x-prev-page', pageNo > 1 ? String(pageNo - 1) : '');
+  if (counted) {
+    reply.header('x-total', String(total));
+    reply.header('x-total-pages', String(totalPages));
+  }
+  return items;
+}

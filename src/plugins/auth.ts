@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, apiError, forbidden, unauthorized } from '../lib/errors.js';
+import type { User } from '../generated/prisma/client.js';
+import { authenticatePersonalAccessToken, findUserByIdOrUsername } from '../services/users/user-service.js';
+
+// The one authentication hook for user-facing routes (runners-api.md §0.1-0.2).
+// A route says in its config whether it needs a user (`auth`, default
+// 'required') and which scopes beyond `api`/`read_api` it accepts.
+
+export type Scope = 'api' | 'read_api' | 'read_user' | 'manage_runner' | 'create_runner' | 'sudo';
+export const ALL_SCOPES: Scope[] = ['api', 'read_api', 'read_user', 'manage_runner', 'create_runner', 'sudo'];
+
+export interface Actor {
+  user: User;
+  scopes: Scope[];
+  /** Set when an admin acts as another user through Sudo. */
+  impersonator?: User;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+  interface FastifyContextConfig {
+    /** 'required' (default): 401 without a user. 'optional': anonymous allowed. 'none': runner-token or public route. */
+    auth?: 'required' | 'optional' | 'none';
+    /** Scopes this route accepts besides api (and read_api on GET/HEAD). */
+    scopes?: Scope[];
+  }
+}
+
+function tokenFrom(request: FastifyRequest): string | undefined {
+  const header = request.headers['private-token'];
+  if (typeof header === 'string' && header !== '') return header;
+  const authz = request.headers.authorization;
+  if (typeof authz === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(authz);
+    if (m) return m[1]!.trim();
+    const basic = /^Basic\s+(.+)$/i.exec(authz);
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const idx = decoded.indexOf(':');
+      if (idx >= 0 && decoded.slice(idx + 1) !== '') return decoded.slice(idx + 1);
+    }
+  }
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.private_token;
+  if (typeof fromQuery === 'string' && fromQuery !== '') return fromQuery;
+  const fromBody = (request.body as Record<string, unknown> | undefined)?.private_token;
+  if (typeof fromBody === 'string' && fromBody !== '') return fromBody;
+  return undefined;
+}
+
+function sudoFrom(request: FastifyRequest): string | undefined {
+  const header = request.headers.sudo;
+  if (typeof header === 'string' && header !== '') return header;
+  const q = (request.query as Record<string, unknown> | undefined)?.sudo;
+  if (typeof q === 'string' && q !== '') return q;
+  const b = (request.body as Record<string, unknown> | undefined)?.sudo;
+  if (typeof b === 'string' && b !== '') return b;
+  return undefined;
+}
+
+/** GitLab: a token passes when any registered scope's condition matches the request. */
+export function scopeAllows(scopes: readonly Scope[], method: string, routeScopes: readonly Scope[] = []): boolean {
+  if (scopes.includes('api')) return true;
+  if (scopes.includes('read_api') && (method === 'GET' || method === 'HEAD')) return true;
+  return routeScopes.some((s) => scopes.includes(s));
+}
+
+export function insufficientScope(routeScopes: readonly Scope[]): ApiError {
+  return new ApiError(403, {
+    error: 'insufficient_scope',
+    error_description: 'The request requires higher privileges than provided by the access token.',
+    scope: [...routeScopes, 'api', 'read_api'].join(' '),
+  });
+}
+
+async function auth(app: FastifyInstance) {
+  app.decorateRequest('actor', null);
+  app.addHook('preHandler', async (request) => {
+    const mode = request.routeOptions.config?.auth ?? 'required';
+    if (mode === 'none' || !request.routeOptions.url?.startsWith('/api/v4')) return;
+    const token = tokenFrom(request);
+    if (token === undefined) {
+      if (mode === 'required') throw unauthorized();
+      return;
+    }
+    const found = await authenticatePersonalAccessToken(app.ctx, token);
+    if (found.kind === 'unknown') throw unauthorized();
+    if (found.kind === 'expired') {
+      throw new ApiError(
+        401,
+        { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
+        { 'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired. You can either do re-authorization or token refresh."' },
+      );
+    }
+    if (found.kind === 'revoked') {
+      throw new ApiError(
+        401,
+        { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' },
+        { 'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."' },
+      );
+    }
+    const { user, scopes } = found;
+    const routeScopes = request.routeOptions.config?.scopes ?? [];
+    if (!scopeAllows(scopes, request.method, routeScopes)) throw insufficientScope(routeScopes);
+    if (user.state !== 'active') throw forbidden('Your account has been blocked.');
+
+    const sudo = sudoFrom(request);
+    if (sudo !== undefined) {
+      if (!user.admin || !scopes.includes('sudo')) throw forbidden('Must be admin to use sudo');
+      const target = await findUserByIdOrUsername(app.ctx, sudo);
+      if (!target) throw apiError(404, `404 User with ID or username '${sudo}' Not Found`);
+      if (target.state !== 'active') throw forbidden('Your account has been blocked.');
+      request.actor = { user: target, scopes, impersonator: user };
+      return;
+    }
+    request.actor = { user, scopes };
+  });
+}
+
+/** The signed-in user of a route whose auth mode is 'required'. */
+export function requireActor(request: FastifyRequest): Actor {
+  if (!request.actor) throw unauthorized();
+  return request.actor;
+}
+
+export default fp(auth, { name: 'auth', dependencies: ['app-context'] });

@@ -1,0 +1,99 @@
+import { AccessLevel, type PolicyActor, type Visibility } from './access-levels.js';
+
+// GroupPolicy / ProjectPolicy, reduced to what the Runners API needs
+// (runners-api.md §3 "Namespace abilities") plus the fixture endpoints.
+
+export type NamespaceAbility =
+  | 'read'
+  | 'read_runners'
+  | 'admin_runners'
+  | 'create_runners'
+  | 'update_runners_registration_token'
+  | 'read_runners_registration_token'
+  | 'admin' // update settings (PUT /groups/:id, PUT /projects/:id)
+  | 'read_members'
+  | 'admin_members'
+  | 'create_subgroup'
+  | 'create_project'
+  | 'create_pipeline'
+  | 'read_jobs'
+  | 'admin_protected_branches';
+
+export interface GroupFacts {
+  visibility: Visibility;
+  /** Max access level of the actor on this group, inherited from ancestors. */
+  accessLevel: number;
+  /** Instance setting AND root group's setting. */
+  registrationTokenAllowed: boolean;
+  /** runner_registration_enabled on the group and all ancestors, and 'group' in valid_runner_registrars. */
+  runnerRegistrationEnabled: boolean;
+}
+
+export interface ProjectFacts {
+  visibility: Visibility;
+  /** Max of direct project membership and inherited group membership (Owner for a personal project's owner). */
+  accessLevel: number;
+  registrationTokenAllowed: boolean;
+  /** project.runner_registration_enabled and 'project' in valid_runner_registrars. */
+  runnerRegistrationEnabled: boolean;
+  archived: boolean;
+}
+
+function canSee(actor: PolicyActor | null, visibility: Visibility, accessLevel: number): boolean {
+  if (actor?.admin) return true;
+  if (visibility === 'public') return true;
+  if (visibility === 'internal') return actor !== null;
+  return actor !== null && accessLevel >= AccessLevel.GUEST;
+}
+
+export function groupAbilities(actor: PolicyActor | null, g: GroupFacts): Set<NamespaceAbility> {
+  const can = new Set<NamespaceAbility>();
+  if (!canSee(actor, g.visibility, g.accessLevel)) return can;
+  can.add('read');
+  can.add('read_members');
+  if (!actor) return can;
+  const level = actor.admin ? AccessLevel.OWNER : g.accessLevel;
+  if (level >= AccessLevel.MAINTAINER) {
+    can.add('read_runners');
+    can.add('create_subgroup');
+    can.add('create_project');
+  }
+  if (level >= AccessLevel.DEVELOPER) can.add('create_project');
+  if (level >= AccessLevel.OWNER) {
+    can.add('admin_runners');
+    can.add('admin');
+    can.add('admin_members');
+    if (actor.admin || g.runnerRegistrationEnabled) can.add('create_runners');
+    if (g.registrationTokenAllowed) {
+      can.add('update_runners_registration_token');
+      can.add('read_runners_registration_token');
+    }
+  }
+  return can;
+}
+
+export function projectAbilities(actor: PolicyActor | null, p: ProjectFacts): Set<NamespaceAbility> {
+  const can = new Set<NamespaceAbility>();
+  if (!canSee(actor, p.visibility, p.accessLevel)) return can;
+  can.add('read');
+  can.add('read_members');
+  if (!actor) return can;
+  const level = actor.admin ? AccessLevel.OWNER : p.accessLevel;
+  if (level >= AccessLevel.REPORTER) can.add('read_jobs');
+  if (level >= AccessLevel.DEVELOPER && !p.archived) can.add('create_pipeline');
+  if (level >= AccessLevel.MAINTAINER) {
+    can.add('read_runners');
+    can.add('admin');
+    can.add('admin_members');
+    can.add('admin_protected_branches');
+    if (!p.archived) {
+      can.add('admin_runners');
+      if (actor.admin || p.runnerRegistrationEnabled) can.add('create_runners');
+      if (p.registrationTokenAllowed) {
+        can.add('update_runners_registration_token');
+        can.add('read_runners_registration_token');
+      }
+    }
+  }
+  return can;
+}

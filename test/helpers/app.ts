@@ -1,0 +1,58 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { connectDatabase, type Database } from '../../src/db/client.js';
+import { bootstrap } from '../../src/db/bootstrap.js';
+import type { AppContext } from '../../src/context.js';
+import { createTestDatabase } from './database.js';
+import { Fixtures } from './fixtures.js';
+
+export const ROOT_TOKEN = 'glpat-root-token-for-tests-0000';
+
+export interface TestApp {
+  app: FastifyInstance;
+  ctx: AppContext;
+  db: Database;
+  config: Config;
+  dbUrl: string;
+  /** Fixture builders that write straight to the database. */
+  fx: Fixtures;
+  rootToken: string;
+  /** app.inject with PRIVATE-TOKEN set (token: null → anonymous). */
+  api: (opts: InjectOptions & { token?: string | null }) => Promise<LightMyRequestResponse>;
+  close: () => Promise<void>;
+}
+
+/**
+ * A real server (no port) on its own freshly migrated database, bootstrapped
+ * like `npm start` does, with root's token set to ROOT_TOKEN.
+ */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', ...env });
+  const db = connectDatabase(database.url, { max: 5 });
+  const boot = await bootstrap(db, config);
+  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: env.LOG_LEVEL ? undefined : false });
+  await app.ready();
+  const ctx = app.ctx;
+  const api: TestApp['api'] = ({ token, headers, ...rest }) =>
+    app.inject({
+      ...rest,
+      headers: { ...(token === null ? {} : { 'private-token': token ?? ROOT_TOKEN }), ...(headers ?? {}) },
+    } as InjectOptions);
+  return {
+    app,
+    ctx,
+    db,
+    config,
+    dbUrl: database.url,
+    fx: new Fixtures(ctx),
+    rootToken: ROOT_TOKEN,
+    api,
+    close: async () => {
+      await app.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
