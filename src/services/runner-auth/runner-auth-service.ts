@@ -57,10 +57,11 @@ export async function heartbeatRunner(ctx: AppContext, runner: Runner, details: 
     creation_state: CREATION_STATE.finished,
   };
   const [, manager] = await ctx.prisma.$transaction([
-    ctx.prisma.runner.update({
-      where: { id: runner.id },
-      data: { contacted_at: now, ...(details.finishCreation ? { creation_state: CREATION_STATE.finished } : {}) },
-    }),
+    // Like GitLab's update_columns: a heartbeat must not bump updated_at,
+    // which DELETE's If-Unmodified-Since compares against.
+    ctx.prisma.$executeRaw`UPDATE runners SET contacted_at = ${now},
+      creation_state = CASE WHEN ${details.finishCreation === true} THEN ${CREATION_STATE.finished} ELSE creation_state END
+      WHERE id = ${runner.id}`,
     ctx.prisma.runnerManager.upsert({
       where: { runner_id_system_xid: { runner_id: runner.id, system_xid: systemXid } },
       create: { runner_id: runner.id, system_xid: systemXid, ...managerData },
