@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -24,6 +24,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'] | false;
   /** A pino stream, for tests that inspect the log output. */
   loggerStream?: NodeJS.WritableStream;
+  /** Registered after the routes, behind the same hooks; tests use it for probe routes. */
+  extraPlugins?: FastifyPluginAsync[];
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -57,5 +59,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(compat);
   await app.register(auth);
   await registerRoutes(app);
+  for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   return app;
 }

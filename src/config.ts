@@ -18,6 +18,10 @@ const ConfigSchema = z.object({
   SECRET_KEY: optionalString,
   BODY_LIMIT: z.coerce.number().int().positive().default(1024 * 1024),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** POST /jobs/request: how long to hold a poll whose last_update is current (0 = answer 204 at once). */
+  JOB_REQUEST_LONG_POLL_SECONDS: z.coerce.number().min(0).max(50).default(0),
+  /** A job whose log would grow past this many bytes is dropped (GitLab: trace_size_exceeded). */
+  JOB_TRACE_SIZE_LIMIT: z.coerce.number().int().positive().default(100 * 1024 * 1024),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

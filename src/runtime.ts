@@ -25,32 +25,49 @@ async function ensureDatabaseExists(adminUrl: string, name: string) {
   }
 }
 
-/** Everything `npm start` does before listening: database, migrations, first-boot seed, app. */
+/**
+ * Everything `npm start` does before listening: database, migrations,
+ * first-boot seed, app. On failure, whatever was started is stopped again so
+ * that no postgres or pool outlives a failed boot.
+ */
 export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS.WritableStream } = {}): Promise<Runtime> {
   let embedded: EmbeddedDatabase | undefined;
-  let url = config.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres(config.dataDir);
-    await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
-    url = embedded.url('gitlab_runners');
-  }
+  let db: Database | undefined;
+  let app: FastifyInstance | undefined;
   try {
+    let url = config.DATABASE_URL;
+    if (!url) {
+      embedded = await startEmbeddedPostgres(config.dataDir);
+      await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
+      url = embedded.url('gitlab_runners');
+    }
     await migrate(url);
-    const db = connectDatabase(url);
+    db = connectDatabase(url);
     const boot = await bootstrap(db, config);
-    const app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream });
+    app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream });
+    const started = { app, db, embedded };
+    let closed: Promise<void> | undefined;
     return {
       app,
       db,
       boot,
-      close: async () => {
-        await app.close();
-        await db.close();
-        await embedded?.stop();
-      },
+      // Order matters: drain HTTP first, then the pool, then the cluster.
+      close: () => (closed ??= closeAll(started)),
     };
   } catch (err) {
-    await embedded?.stop();
+    await closeAll({ app, db, embedded }).catch(() => undefined);
     throw err;
   }
+}
+
+async function closeAll(parts: { app?: FastifyInstance; db?: Database; embedded?: EmbeddedDatabase }): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of [() => parts.app?.close(), () => parts.db?.close(), () => parts.embedded?.stop()]) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
 }

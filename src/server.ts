@@ -1,35 +1,62 @@
 import { loadConfig } from './config.js';
-import { startRuntime } from './runtime.js';
+import { detachEmbeddedSignalHooks } from './db/embedded.js';
+import { startRuntime, type Runtime } from './runtime.js';
+
+// The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
+// it stops accepting connections, lets in-flight requests finish, closes the
+// pool and only then stops the embedded PostgreSQL, and exits 0.
+
+const FORCE_EXIT_MS = 15_000;
 
 async function main() {
   const config = loadConfig();
-  const runtime = await startRuntime(config);
-  const { app, boot } = runtime;
-  if (boot.generatedRootToken) {
-    // Printed once, on the boot that created root; never logged.
-    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${boot.generatedRootToken}\n\n`);
-  }
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+  // We stop the embedded cluster ourselves, after HTTP has drained.
+  detachEmbeddedSignalHooks();
+
+  let runtime: Runtime | undefined;
+  let stopping: string | undefined;
+  const stop = async (code: number) => {
+    const force = setTimeout(() => process.exit(1), FORCE_EXIT_MS);
     force.unref();
     try {
-      await runtime.close();
-      process.exit(0);
+      await runtime?.close();
+      process.exit(code);
     } catch (err) {
-      app.log.error({ err }, 'error during shutdown');
+      process.stderr.write(`Error during shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     }
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  await app.listen({ port: config.PORT, host: config.HOST });
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = signal;
+    // During startup there is nothing to close yet; main() notices `stopping`
+    // as soon as the runtime exists (so no postgres is left behind).
+    if (runtime) {
+      runtime.app.log.info({ signal }, 'shutting down');
+      void stop(0);
+    }
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  runtime = await startRuntime(config);
+  const { app, boot } = runtime;
+  if (boot.generatedRootToken) {
+    // Printed once, on the boot that created root, before anything else can
+    // fail (it is never shown again); never logged.
+    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${boot.generatedRootToken}\n\n`);
+  }
+  // A signal that arrived during startup could not close anything yet.
+  if (stopping) return stop(0);
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (err) {
+    process.stderr.write(`Failed to listen on ${config.HOST}:${config.PORT}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return stop(1);
+  }
 }
 
 main().catch((err) => {
-  process.stderr.write(`Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`Failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -44,26 +44,38 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
  * Applies pending migrations, each in its own transaction together with its
  * ledger row, so an interrupted boot leaves either all of a migration or none
  * of it and the next boot simply continues. Returns the names applied.
+ *
+ * Like `prisma migrate deploy`, it refuses to run when an applied migration
+ * was edited afterwards (checksum mismatch) or when the ledger records a
+ * migration that failed half-way (left by Prisma's own tooling); both need a
+ * human. Every check happens before anything is applied.
  */
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const migrations = readMigrations(dir);
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A connection dropped mid-migration surfaces as a failed query below; the
+  // client's 'error' event must not crash the process on top of that.
+  client.on('error', () => undefined);
   await client.connect();
   const applied: string[] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
     await client.query(LEDGER_DDL);
-    const done = await client.query<{ migration_name: string; checksum: string }>(
-      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    const ledger = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
+      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
     );
-    const doneNames = new Map(done.rows.map((r) => [r.migration_name, r.checksum]));
-    for (const m of readMigrations(dir)) {
-      const previous = doneNames.get(m.name);
-      if (previous !== undefined) {
-        if (previous !== m.checksum) {
-          throw new Error(`Migration ${m.name} was modified after it was applied (checksum mismatch)`);
-        }
-        continue;
+    const failed = ledger.rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
+    if (failed) {
+      throw new Error(`Migration ${failed.migration_name} failed earlier and is not resolved (see "_prisma_migrations")`);
+    }
+    const done = new Map(ledger.rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => [r.migration_name, r.checksum]));
+    for (const m of migrations) {
+      const previous = done.get(m.name);
+      if (previous !== undefined && previous !== m.checksum) {
+        throw new Error(`Migration ${m.name} was modified after it was applied (checksum mismatch)`);
       }
+    }
+    for (const m of migrations.filter((x) => !done.has(x.name))) {
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
@@ -75,13 +87,13 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
         await client.query('COMMIT');
         applied.push(m.name);
       } catch (err) {
-        await client.query('ROLLBACK');
+        await client.query('ROLLBACK').catch(() => undefined);
         throw new Error(`Migration ${m.name} failed: ${(err as Error).message}`);
       }
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK]).catch(() => undefined);
-    await client.end();
+    await client.end().catch(() => undefined);
   }
   return applied;
 }

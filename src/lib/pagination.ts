@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import qs from 'qs';
 import type { PageParams } from '../schemas/common.js';
 
 // GitLab's offset pagination (runners-api.md §0.5), in one helper: headers,
@@ -20,14 +19,40 @@ export function baseUrl(request: FastifyRequest, externalUrl?: string): string {
   return `${proto}://${host}`;
 }
 
+/** Ruby's CGI.escape: only `a-zA-Z0-9_.-~` stay, a space becomes `+`. */
+const cgiEscape = (s: string) =>
+  encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+
+/**
+ * Rails `Hash#to_query`, which GitLab's Link header uses: `key=value` pieces,
+ * arrays as `key%5B%5D=a&key%5B%5D=b` in their order, empty arrays and
+ * null/undefined left out, pieces sorted bytewise.
+ */
+export function toQuery(params: Record<string, unknown>, namespace?: string): string {
+  const pieces: string[] = [];
+  for (const [rawKey, value] of Object.entries(params)) {
+    const key = namespace ? `${namespace}[${rawKey}]` : rawKey;
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) {
+      if (value.length === 0) continue;
+      pieces.push(value.map((v) => `${cgiEscape(`${key}[]`)}=${cgiEscape(String(v))}`).join('&'));
+    } else if (value instanceof Date) {
+      pieces.push(`${cgiEscape(key)}=${cgiEscape(value.toISOString())}`);
+    } else if (typeof value === 'object') {
+      const nested = toQuery(value as Record<string, unknown>, key);
+      if (nested) pieces.push(nested);
+    } else {
+      pieces.push(`${cgiEscape(key)}=${cgiEscape(String(value))}`);
+    }
+  }
+  return pieces.sort().join('&');
+}
+
 export function linkUrl(request: FastifyRequest, externalUrl: string | undefined, params: Record<string, unknown>): string {
   const path = request.url.split('?')[0]!;
-  const clean = Object.fromEntries(
-    Object.entries(params)
-      .filter(([, v]) => v !== undefined && v !== null)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
-  const query = qs.stringify(clean, { arrayFormat: 'brackets', format: 'RFC1738' });
+  const query = toQuery(params);
   return `${baseUrl(request, externalUrl)}${path}${query ? `?${query}` : ''}`;
 }
 

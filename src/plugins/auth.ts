@@ -51,13 +51,14 @@ function tokenFrom(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/** GitLab's `params[:sudo] || env['HTTP_SUDO']`: the parameter wins over the header. */
 function sudoFrom(request: FastifyRequest): string | undefined {
-  const header = request.headers.sudo;
-  if (typeof header === 'string' && header !== '') return header;
   const q = (request.query as Record<string, unknown> | undefined)?.sudo;
   if (typeof q === 'string' && q !== '') return q;
   const b = (request.body as Record<string, unknown> | undefined)?.sudo;
   if (typeof b === 'string' && b !== '') return b;
+  const header = request.headers.sudo;
+  if (typeof header === 'string' && header !== '') return header;
   return undefined;
 }
 
@@ -68,11 +69,16 @@ export function scopeAllows(scopes: readonly Scope[], method: string, routeScope
   return routeScopes.some((s) => scopes.includes(s));
 }
 
-export function insufficientScope(routeScopes: readonly Scope[]): ApiError {
+/**
+ * 403 insufficient_scope. `scope` lists the scopes registered for the route
+ * (its own, then API::API's `api read_api`); `exactScopes` replaces that list
+ * where GitLab checks one scope on its own (sudo).
+ */
+export function insufficientScope(routeScopes: readonly Scope[], exactScopes?: readonly Scope[]): ApiError {
   return new ApiError(403, {
     error: 'insufficient_scope',
     error_description: 'The request requires higher privileges than provided by the access token.',
-    scope: [...routeScopes, 'api', 'read_api'].join(' '),
+    scope: (exactScopes ?? [...routeScopes, 'api', 'read_api']).join(' '),
   });
 }
 
@@ -109,7 +115,9 @@ async function auth(app: FastifyInstance) {
 
     const sudo = sudoFrom(request);
     if (sudo !== undefined) {
-      if (!user.admin || !scopes.includes('sudo')) throw forbidden('Must be admin to use sudo');
+      // lib/api/helpers.rb#sudo!: admin first, then the token's sudo scope.
+      if (!user.admin) throw forbidden('Must be admin to use sudo');
+      if (!scopes.includes('sudo')) throw insufficientScope([], ['sudo']);
       const target = await findUserByIdOrUsername(app.ctx, sudo);
       if (!target) throw apiError(404, `404 User with ID or username '${sudo}' Not Found`);
       if (target.state !== 'active') throw forbidden('Your account has been blocked.');

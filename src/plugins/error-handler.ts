@@ -55,7 +55,7 @@ async function errorHandler(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    if (request.url.startsWith('/api/v3/')) {
+    if (/^\/api\/v3(?:[/?]|$)/.test(request.url)) {
       return reply.code(410).send({ error: 'API V3 is no longer supported. Use API V4 instead.' });
     }
     return reply.code(404).send({ error: '404 Not Found' });

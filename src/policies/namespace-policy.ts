@@ -97,3 +97,12 @@ export function projectAbilities(actor: PolicyActor | null, p: ProjectFacts): Se
   }
   return can;
 }
+
+/**
+ * Members::CreatorService: the Owner role can only be handed out by an Owner
+ * (or an admin); `actorLevel` is the actor's level on the group or project.
+ */
+export function canGrantAccessLevel(actor: PolicyActor, actorLevel: number, level: number): boolean {
+  if (actor.admin) return true;
+  return level < AccessLevel.OWNER || actorLevel >= AccessLevel.OWNER;
+}

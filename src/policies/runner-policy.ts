@@ -20,6 +20,12 @@ export interface RunnerFacts {
   maxAssignedProjectAccess: number;
   /** Group runners: the actor is Maintainer+ of a project in the group (or a descendant) with group runners enabled. */
   maintainerOfProjectUsingGroup: boolean;
+  /**
+   * The owner project is archived (project runners). An archived project
+   * prevents `admin_runners` on it, so its Maintainers lose can_admin_runner
+   * (keeping read_runner and update_runner from the plain Maintainer rules).
+   */
+  ownerArchived?: boolean;
 }
 
 export function runnerAbilities(actor: PolicyActor | null, r: RunnerFacts): Set<RunnerAbility> {
@@ -32,7 +38,7 @@ export function runnerAbilities(actor: PolicyActor | null, r: RunnerFacts): Set<
   }
   const canAdminRunner =
     (r.type === 'group_type' && r.ownerGroupAccess >= AccessLevel.OWNER) ||
-    (r.type === 'project_type' && r.ownerProjectAccess >= AccessLevel.MAINTAINER);
+    (r.type === 'project_type' && r.ownerProjectAccess >= AccessLevel.MAINTAINER && !r.ownerArchived);
   if (canAdminRunner) all.forEach((a) => can.add(a));
 
   if (r.type === 'instance_type') can.add('read_runner');
@@ -63,12 +69,19 @@ export interface RunnerProjectFacts {
   projectAccess: number;
   locked: boolean;
   isOwnerProject: boolean;
+  /** The project is archived: nobody has `admin_runners` on it, admins included. */
+  projectArchived?: boolean;
 }
 
-/** Ci::RunnerProjectPolicy#unassign_runner. */
+/**
+ * Ci::RunnerProjectPolicy#unassign_runner: `admin_runners` on the project
+ * (Maintainer+, or admin; prevented by archiving), prevented for non-admins
+ * when the runner is locked, and for everyone on the runner's owner project.
+ */
 export function canUnassignRunner(actor: PolicyActor | null, f: RunnerProjectFacts): boolean {
   if (!actor) return false;
   if (f.isOwnerProject) return false;
+  if (f.projectArchived) return false;
   if (actor.admin) return true;
   if (f.locked) return false;
   return f.projectAccess >= AccessLevel.MAINTAINER;

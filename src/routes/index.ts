@@ -1,9 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import healthRoutes from './health.js';
 import versionRoutes from './api/v4/version.js';
+import runnerRegistrationRoutes from './api/v4/runner-registration.js';
+import runnerRoutes from './api/v4/runners.js';
+import projectRunnerRoutes from './api/v4/project-runners.js';
+import groupRunnerRoutes from './api/v4/group-runners.js';
+import userRunnerRoutes from './api/v4/user-runners.js';
+import registrationTokenRoutes from './api/v4/registration-tokens.js';
+import jobRoutes from './api/v4/jobs.js';
+import pipelineRoutes from './api/v4/pipelines.js';
+import protectedBranchRoutes from './api/v4/protected-branches.js';
+import projectJobRoutes from './api/v4/project-jobs.js';
+import currentUserRoutes from './api/v4/user.js';
+import usersRoutes from './api/v4/users.js';
+import groupsRoutes from './api/v4/groups.js';
+import projectsRoutes from './api/v4/projects.js';
+import membersRoutes from './api/v4/members.js';
+import applicationSettingsRoutes from './api/v4/application-settings.js';
 
 // Every route plugin, one line each. API plugins are mounted under /api/v4.
-const apiV4 = [versionRoutes];
+const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes];
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);

@@ -6,8 +6,10 @@ import { paramError } from '../lib/errors.js';
 // with the messages Grape uses, and never lets a value through that
 // PostgreSQL would refuse (NUL bytes, integers beyond int4).
 
-const TRUE_WORDS = new Set(['true', '1', 't', 'y', 'yes', 'on']);
-const FALSE_WORDS = new Set(['false', '0', 'f', 'n', 'no', 'off']);
+// dry-types `params.bool` (runners-api.md §0.4): exactly these spellings, so
+// `TRUE` and `True` pass but `tRuE` or " true" are invalid, as in GitLab.
+const TRUE_WORDS = new Set(['true', 'True', 'TRUE', '1', 't', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
+const FALSE_WORDS = new Set(['false', 'False', 'FALSE', '0', 'f', 'F', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
 const INT4_MAX = 2_147_483_647;
 
 const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
@@ -21,9 +23,8 @@ export const glBoolean = () =>
     if (typeof v === 'boolean') return v;
     if (typeof v === 'number') return v === 1 ? true : v === 0 ? false : v;
     if (typeof v === 'string') {
-      const w = v.trim().toLowerCase();
-      if (TRUE_WORDS.has(w)) return true;
-      if (FALSE_WORDS.has(w)) return false;
+      if (TRUE_WORDS.has(v)) return true;
+      if (FALSE_WORDS.has(v)) return false;
     }
     return v;
   }, z.boolean({ error: INVALID }));
@@ -51,18 +52,41 @@ export const glString = (opts: { max?: number } = {}) =>
 export const glEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.preprocess((raw) => last(raw), z.enum(values, { error: 'does not have a valid value' }));
 
-/** API::Validations::Types::CommaSeparatedToArray: "a, b" | ["a,b","c"] → ["a","b","c"]; null → []. */
+/**
+ * Ruby's `str.split(',')`: empty segments are kept except trailing ones, so
+ * "" → [], "a,,b" → ["a","","b"], "a,b," → ["a","b"], ",a" → ["","a"].
+ */
+function rubySplitComma(str: string): string[] {
+  const parts = str.split(',');
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/**
+ * API::Validations::Types::CommaSeparatedToArray (runners-api.md §0.4):
+ * a String → split(',').map(&:strip); an Array → each element `to_s`, split
+ * and stripped, flattened (["a,b","c"] → [a,b,c]); null → []; anything else
+ * (a number, an object) → []. Nested arrays or objects inside the array have
+ * no sensible tag spelling and are "is invalid".
+ */
 export const glStringArray = () =>
   z.preprocess(
     (raw) => {
-      if (typeof raw === 'string') return raw.split(',').map((s) => s.trim());
-      if (Array.isArray(raw)) return raw.flatMap((v) => (v === null || v === undefined ? [] : String(v).split(',').map((s) => s.trim())));
-      if (raw === null) return [];
+      const splitStrip = (s: string) => rubySplitComma(s).map((p) => p.trim());
       if (raw === undefined) return undefined;
-      if (typeof raw === 'number' || typeof raw === 'boolean') return [String(raw)];
+      if (typeof raw === 'string') return splitStrip(raw);
+      if (Array.isArray(raw)) {
+        const out: unknown[] = [];
+        for (const v of raw) {
+          if (v === null || v === undefined) continue; // nil.to_s → "" → no segments
+          if (typeof v === 'object') out.push(v); // rejected by the string check below
+          else out.push(...splitStrip(String(v)));
+        }
+        return out;
+      }
       return [];
     },
-    z.array(z.string().refine((s) => !s.includes('\u0000'), { error: INVALID })),
+    z.array(z.string({ error: INVALID }).refine((s) => !s.includes('\u0000'), { error: INVALID }), { error: INVALID }),
   );
 
 /** `:id` of /projects/:id and /groups/:id: a numeric id or a (URL-decoded) full path. */
@@ -99,8 +123,12 @@ function valueAt(data: unknown, path: PropertyKey[]): unknown {
   return cur;
 }
 
-const paramName = (path: PropertyKey[]) =>
-  path.map((p, i) => (i === 0 ? String(p) : `[${String(p)}]`)).join('');
+/** Grape's parameter names: `info[name]`; a bad element of a scalar array is reported as the array (`tag_list`). */
+function paramName(path: PropertyKey[]): string {
+  const trimmed = [...path];
+  while (trimmed.length > 1 && typeof trimmed[trimmed.length - 1] === 'number') trimmed.pop();
+  return trimmed.map((p, i) => (i === 0 ? String(p) : `[${String(p)}]`)).join('');
+}
 
 /**
  * Parses request input with a zod schema and throws Grape's
@@ -117,9 +145,12 @@ export function parseInput<S extends z.ZodType>(schema: S, data: unknown): z.out
       continue;
     }
     const present = valueAt(data, issue.path) !== undefined;
-    if (!present && issue.code === 'invalid_type') messages.push(`${name} is missing`);
-    else if (issue.message === 'does not have a valid value' || issue.code === 'invalid_value') messages.push(`${name} does not have a valid value`);
-    else messages.push(`${name} is invalid`);
+    const badValue = issue.message === 'does not have a valid value' || issue.code === 'invalid_value';
+    // Grape runs presence and then `values:` on a missing required param, so
+    // GitLab answers "runner_type is missing, runner_type does not have a valid value".
+    if (!present && (issue.code === 'invalid_type' || badValue)) messages.push(`${name} is missing`);
+    if (badValue) messages.push(`${name} does not have a valid value`);
+    else if (present || issue.code !== 'invalid_type') messages.push(`${name} is invalid`);
   }
   throw paramError([...new Set(messages)].join(', '));
 }
@@ -136,3 +167,36 @@ export function atLeastOneOf(input: Record<string, unknown>, keys: string[]): vo
     throw paramError(`${keys.join(', ')} are missing, at least one parameter must be provided`);
   }
 }
+
+/**
+ * Grape runs a route's validators in declaration order and reports every
+ * failure in one 400 (e.g. "email is missing, password, reset_password are
+ * missing, at least one parameter must be provided, name is missing").
+ * Each step is a parseInput / atLeastOneOf / mutuallyExclusive call; their
+ * messages are joined in step order.
+ */
+export function validateInOrder(...steps: (() => void)[]): void {
+  const messages: string[] = [];
+  for (const step of steps) {
+    try {
+      step();
+    } catch (err) {
+      const body = (err as { body?: { error?: unknown } }).body;
+      if (typeof body?.error !== 'string') throw err;
+      messages.push(body.error);
+    }
+  }
+  if (messages.length) throw paramError(messages.join(', '));
+}
+
+/** Grape `type: Date`: "YYYY-MM-DD" (a time part is ignored) → that UTC day; anything else "is invalid". */
+export const glDate = () =>
+  z.preprocess((raw) => last(raw), z.string({ error: INVALID })).transform((s, ctx) => {
+    const m = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][^\u0000]*)?\s*$/.exec(s);
+    const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+    if (!m || !d || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) {
+      ctx.addIssue({ code: 'custom', message: INVALID });
+      return z.NEVER;
+    }
+    return d;
+  });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectDatabase, type Database } from '../../src/db/client.js';
@@ -27,12 +27,22 @@ export interface TestApp {
  * A real server (no port) on its own freshly migrated database, bootstrapped
  * like `npm start` does, with root's token set to ROOT_TOKEN.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  opts: { extraPlugins?: FastifyPluginAsync[]; loggerStream?: NodeJS.WritableStream } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', ...env });
   const db = connectDatabase(database.url, { max: 5 });
   const boot = await bootstrap(db, config);
-  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: env.LOG_LEVEL ? undefined : false });
+  const app = await buildApp({
+    config,
+    db,
+    secretKey: boot.secretKey,
+    logger: env.LOG_LEVEL ? undefined : false,
+    extraPlugins: opts.extraPlugins,
+    loggerStream: opts.loggerStream,
+  });
   await app.ready();
   const ctx = app.ctx;
   const api: TestApp['api'] = ({ token, headers, ...rest }) =>

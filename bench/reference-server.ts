@@ -1,0 +1,53 @@
+import Fastify from 'fastify';
+import pg from 'pg';
+
+// The yardsticks the server's throughput is compared with (issue 5):
+//   json  — ref 1: a bare Fastify route answering a small JSON object, i.e.
+//           the ceiling for any route on this machine and Node version;
+//   pg    — ref 2: a bare Fastify route doing one primary-key lookup with
+//           plain `pg`, i.e. the ceiling for a route that reads one row.
+// No plugins, no auth, no validation, no logging: everything the real server
+// does on top of this is what the ratios measure.
+//
+// Usage: PORT=… [DATABASE_URL=…] node --import tsx bench/reference-server.ts json|pg
+
+const mode = process.argv[2];
+const port = Number(process.env.PORT);
+if ((mode !== 'json' && mode !== 'pg') || !Number.isInteger(port) || port <= 0) {
+  process.stderr.write('usage: PORT=<port> [DATABASE_URL=<url>] reference-server.ts json|pg\n');
+  process.exit(2);
+}
+
+const app = Fastify({ logger: false, keepAliveTimeout: 72_000 });
+let pool: pg.Pool | undefined;
+
+app.get('/-/readiness', async () => ({ status: 'ok' }));
+
+if (mode === 'json') {
+  app.get('/ref/json', async () => ({ id: 1, status: 'online', description: 'reference', active: true }));
+} else {
+  if (!process.env.DATABASE_URL) {
+    process.stderr.write('DATABASE_URL is required in pg mode\n');
+    process.exit(2);
+  }
+  // The same pool size as the server's (src/db/client.ts) so the database
+  // side of the comparison is equal.
+  pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  pool.on('error', () => undefined);
+  const db = pool;
+  app.get<{ Params: { id: string } }>('/ref/runners/:id', async (request, reply) => {
+    const { rows } = await db.query('SELECT * FROM runners WHERE id = $1', [Number(request.params.id)]);
+    if (rows.length === 0) return reply.code(404).send({ message: '404 Runner Not Found' });
+    return rows[0];
+  });
+}
+
+const shutdown = async () => {
+  await app.close().catch(() => undefined);
+  await pool?.end().catch(() => undefined);
+  process.exit(0);
+};
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());
+
+await app.listen({ port, host: '127.0.0.1' });

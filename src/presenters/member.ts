@@ -1,0 +1,18 @@
+import type { User } from '../generated/prisma/client.js';
+import { presentUserBasic } from './user.js';
+
+export interface MemberRow {
+  access_level: number;
+  created_at: Date;
+  user: User;
+}
+
+/** Entities::Member: the user's basic fields merged with the membership. */
+export function presentMember(member: MemberRow, base: string) {
+  return {
+    ...presentUserBasic(member.user, base),
+    access_level: member.access_level,
+    created_at: member.created_at.toISOString(),
+    expires_at: null,
+  };
+}

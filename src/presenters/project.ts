@@ -1,0 +1,121 @@
+import type { Namespace, Project, User } from '../generated/prisma/client.js';
+import { groupFullName, groupWebUrl } from './group.js';
+import { presentUserBasic } from './user.js';
+
+// Entities::ProjectIdentity < BasicProjectDetails < Project < ProjectWithAccess
+// (lib/api/entities/project*.rb), keys in GitLab's order. Repository features
+// this server does not have (issues, wiki, registry...) are left out.
+
+export type ProjectWithNamespace = Project & { namespace: Namespace };
+
+/** Namespace#human_name: a group's full name, or the owner's name for a personal namespace. */
+function namespaceHumanName(ns: Namespace, names: Map<number, string>): string {
+  return ns.kind === 'group' ? groupFullName(ns, names) : ns.name;
+}
+
+const namespaceWebUrl = (ns: Namespace, base: string) => (ns.kind === 'group' ? groupWebUrl(ns, base) : `${base}/${ns.path}`);
+
+/** Entities::NamespaceBasic. */
+export function presentNamespaceBasic(ns: Namespace, base: string) {
+  return {
+    id: ns.id,
+    name: ns.name,
+    path: ns.path,
+    kind: ns.kind,
+    full_path: ns.full_path,
+    parent_id: ns.parent_id,
+    avatar_url: null,
+    web_url: namespaceWebUrl(ns, base),
+  };
+}
+
+/** Entities::ProjectIdentity. */
+export function presentProjectIdentity(project: ProjectWithNamespace, names: Map<number, string>) {
+  return {
+    id: project.id,
+    description: project.description,
+    name: project.name,
+    name_with_namespace: `${namespaceHumanName(project.namespace, names)} / ${project.name}`,
+    path: project.path,
+    path_with_namespace: project.path_with_namespace,
+    created_at: project.created_at.toISOString(),
+  };
+}
+
+export interface ProjectView {
+  /** `read_code`: default_branch, readme_url and forks_count are shown. */
+  readCode: boolean;
+}
+
+/** Entities::BasicProjectDetails. */
+export function presentBasicProjectDetails(project: ProjectWithNamespace, base: string, names: Map<number, string>, view: ProjectView) {
+  const host = new URL(base).hostname;
+  return {
+    ...presentProjectIdentity(project, names),
+    ...(view.readCode ? { default_branch: project.default_branch } : {}),
+    tag_list: [],
+    topics: [],
+    ssh_url_to_repo: `git@${host}:${project.path_with_namespace}.git`,
+    http_url_to_repo: `${base}/${project.path_with_namespace}.git`,
+    web_url: `${base}/${project.path_with_namespace}`,
+    ...(view.readCode ? { readme_url: null, forks_count: 0 } : {}),
+    avatar_url: null,
+    star_count: 0,
+    last_activity_at: project.last_activity_at.toISOString(),
+    namespace: presentNamespaceBasic(project.namespace, base),
+  };
+}
+
+export interface MemberAccess {
+  access_level: number;
+  notification_level: number;
+}
+
+export interface ProjectEntityView extends ProjectView {
+  /** The personal namespace's owner; shown as `owner` for projects outside groups. */
+  owner: User | null;
+  /**
+   * GitLab's `admin_project` (Maintainer+): the CI/CD settings block, with
+   * `runners_token` (null when registration tokens are disallowed).
+   */
+  admin?: { runnersToken: string | null };
+  /** ProjectWithAccess (signed-in GET /projects/:id): the caller's own memberships. */
+  permissions?: { project_access: MemberAccess | null; group_access: MemberAccess | null };
+}
+
+/** Entities::Project (and ProjectWithAccess when `permissions` is given). */
+export function presentProject(project: ProjectWithNamespace, base: string, names: Map<number, string>, view: ProjectEntityView) {
+  const api = `${base}/api/v4/projects/${project.id}`;
+  return {
+    ...presentBasicProjectDetails(project, base, names, view),
+    _links: {
+      self: api,
+      issues: `${api}/issues`,
+      merge_requests: `${api}/merge_requests`,
+      repo_branches: `${api}/repository/branches`,
+      labels: `${api}/labels`,
+      events: `${api}/events`,
+      members: `${api}/members`,
+      cluster_agents: `${api}/cluster_agents`,
+    },
+    empty_repo: true,
+    archived: project.archived,
+    visibility: project.visibility,
+    ...(project.namespace.kind === 'user' && view.owner ? { owner: presentUserBasic(view.owner, base) } : {}),
+    jobs_enabled: true,
+    shared_runners_enabled: project.shared_runners_enabled,
+    creator_id: project.creator_id,
+    import_status: 'none',
+    updated_at: project.updated_at.toISOString(),
+    ...(view.admin
+      ? {
+          runners_token: view.admin.runnersToken,
+          runner_token_expiration_interval: project.runner_token_expiration_interval,
+          group_runners_enabled: project.group_runners_enabled,
+          build_timeout: project.build_timeout,
+        }
+      : {}),
+    public_jobs: true,
+    ...(view.permissions ? { permissions: view.permissions } : {}),
+  };
+}

@@ -1,0 +1,52 @@
+import type { FastifyRequest } from 'fastify';
+import type { Runner, User } from '../generated/prisma/client.js';
+import { baseUrl } from '../lib/pagination.js';
+import { presentUserBasic } from './user.js';
+import { isOnline, RUNNER_TYPE_NAMES, runnerStatus } from '../services/runners/runner-core.js';
+
+// Entities::Ci::Runner (runners-api.md §2.1): list items and the assign
+// response. Keys in GitLab's order; everything per-user is decided by the
+// service and passed in.
+
+export interface PresentOptions {
+  /** External base URL for web_url fields, without a trailing slash. */
+  baseUrl: string;
+  /** One clock reading per response, so every item is judged against the same instant. */
+  now: number;
+}
+
+/** Options for one response: the configured external URL (else the request's host) and one clock reading. */
+export function presentOptions(request: FastifyRequest, externalUrl: string | undefined): PresentOptions {
+  return { baseUrl: baseUrl(request, externalUrl), now: Date.now() };
+}
+
+/** What a runner entity needs besides the row, loaded in batches by the service. */
+export interface RunnerExtras {
+  /** The creator, when it still exists (`created_by` is omitted otherwise). */
+  creator: User | null;
+  /** The runner has a running or canceling job. */
+  executing: boolean;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function presentRunner(runner: Runner, extras: RunnerExtras, opts: PresentOptions) {
+  return {
+    id: runner.id,
+    description: runner.description,
+    // Always null since GitLab 17.0; the address lives on each runner manager.
+    ip_address: null,
+    active: runner.active,
+    paused: !runner.active,
+    is_shared: runner.runner_type === 1,
+    runner_type: RUNNER_TYPE_NAMES[runner.runner_type],
+    name: runner.name,
+    online: isOnline(runner.contacted_at, opts.now),
+    ...(extras.creator ? { created_by: presentUserBasic(extras.creator, opts.baseUrl) } : {}),
+    created_at: iso(runner.created_at),
+    status: runnerStatus(runner, opts.now),
+    job_execution_status: extras.executing ? 'active' : 'idle',
+  };
+}
+
+export { iso, presentUserBasic };

@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { baseUrl, paginate } from '../../../lib/pagination.js';
+import { requireActor } from '../../../plugins/auth.js';
+import { presentPipeline, presentPipelineListItem } from '../../../presenters/pipeline.js';
+import { presentProjectJob } from '../../../presenters/project-job.js';
+import { parseInput } from '../../../schemas/common.js';
+import { pipelineJobsQuery } from '../../../schemas/jobs.js';
+import { createPipelineSchema, listPipelinesQuery, pipelineParams } from '../../../schemas/pipelines.js';
+import { countJobs, listJobs, loadJobRelations } from '../../../services/jobs/job-query-service.js';
+import { authorize, findProjectFor, type ProjectWithNamespace } from '../../../services/namespaces/access-service.js';
+import {
+  countPipelines,
+  createPipeline,
+  findPipeline,
+  listPipelines,
+  pipelineHasWarnings,
+  type PipelineWithUser,
+} from '../../../services/pipelines/pipeline-service.js';
+
+// Pipelines: creation from .gitlab-ci.yml text (README: "Pipelines", an
+// extension) and GitLab's read endpoints. Reading needs Reporter+
+// (read_jobs), creating Developer+ (create_pipeline).
+
+export default async function pipelineRoutes(app: FastifyInstance) {
+  const ctx = app.ctx;
+  const base = (request: FastifyRequest) => baseUrl(request, ctx.config.EXTERNAL_URL);
+
+  async function present(project: ProjectWithNamespace, pipeline: PipelineWithUser, request: FastifyRequest) {
+    const warnings = await pipelineHasWarnings(ctx, pipeline.id);
+    return presentPipeline(pipeline, { user: pipeline.user, project, warnings }, base(request));
+  }
+
+  app.post('/projects/:id/pipeline', async (request, reply) => {
+    const actor = requireActor(request);
+    const input = parseInput(createPipelineSchema, { ...(request.body as object), ...(request.params as object) });
+    const { subject: project, can } = await findProjectFor(ctx, actor.user, input.id);
+    authorize(can, 'create_pipeline');
+    const pipelineId = await createPipeline(ctx, project, actor.user, input);
+    const pipeline = await findPipeline(ctx, project.id, pipelineId);
+    return reply.code(201).send(await present(project, pipeline, request));
+  });
+
+  app.get('/projects/:id/pipelines', { config: { auth: 'optional' } }, async (request, reply) => {
+    const q = parseInput(listPipelinesQuery, { ...(request.query as object), ...(request.params as object) });
+    const { subject: project, can } = await findProjectFor(ctx, request.actor?.user ?? null, q.id);
+    authorize(can, 'read_jobs');
+    const { id: _projectId, page, per_page, ...filters } = q;
+    const rows = await paginate(request, reply, { page, per_page }, filters, {
+      count: (limit) => countPipelines(ctx, project.id, filters, limit),
+      items: (offset, limit) => listPipelines(ctx, project.id, filters, offset, limit),
+    }, { externalUrl: ctx.config.EXTERNAL_URL });
+    return rows.map((p) => presentPipelineListItem(p, project, base(request)));
+  });
+
+  app.get('/projects/:id/pipelines/:pipeline_id', { config: { auth: 'optional' } }, async (request) => {
+    const params = parseInput(pipelineParams, request.params);
+    const { subject: project, can } = await findProjectFor(ctx, request.actor?.user ?? null, params.id);
+    authorize(can, 'read_jobs');
+    return present(project, await findPipeline(ctx, project.id, params.pipeline_id), request);
+  });
+
+  app.get('/projects/:id/pipelines/:pipeline_id/jobs', { config: { auth: 'optional' } }, async (request, reply) => {
+    const q = parseInput(pipelineJobsQuery, { ...(request.query as object), ...(request.params as object) });
+    const actor = request.actor?.user ?? null;
+    const { subject: project, can } = await findProjectFor(ctx, actor, q.id);
+    authorize(can, 'read_jobs');
+    await findPipeline(ctx, project.id, q.pipeline_id);
+    const scope = { projectId: project.id, pipelineId: q.pipeline_id, statuses: q.scope };
+    const jobs = await paginate(request, reply, { page: q.page, per_page: q.per_page }, { scope: q.scope }, {
+      count: (limit) => countJobs(ctx, scope, limit),
+      items: (offset, limit) => listJobs(ctx, scope, offset, limit),
+    }, { externalUrl: ctx.config.EXTERNAL_URL });
+    // read_jobs implies an actor (Reporter+ or admin).
+    const relations = await loadJobRelations(ctx, actor!, project, jobs, can.has('read_runners'));
+    const opts = { baseUrl: base(request), now: Date.now() };
+    return jobs.map((job) => presentProjectJob(job, relations.get(job.id)!, opts));
+  });
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { glInteger, glNamespacedId, glString, paginationParams } from './common.js';
+import { authenticateRunnerSchema } from './runner-registration.js';
+
+// Params of the runner-facing job endpoints (lib/api/ci/runner.rb) and of
+// the project job reads (lib/api/ci/jobs.rb).
+
+const absentIfNull = (v: unknown) => (v === null ? undefined : v);
+const opt = <S extends z.ZodType>(schema: S) => z.preprocess(absentIfNull, schema.optional());
+
+/** POST /jobs/request: authenticate_runner! params plus the queue value. `session` and `job_age` are accepted and unused. */
+export const jobRequestSchema = authenticateRunnerSchema.extend({
+  last_update: opt(glString({ max: 255 })),
+});
+export type JobRequestBody = z.output<typeof jobRequestSchema>;
+
+export const jobIdParams = z.object({ id: glInteger() });
+
+/** PUT /jobs/:id. The job token may also come in the JOB-TOKEN header. */
+export const jobUpdateSchema = z.object({
+  token: opt(glString()),
+  state: opt(glString()),
+  checksum: opt(glString()),
+  failure_reason: opt(glString()),
+  output: opt(
+    z.object({
+      checksum: opt(glString()),
+      bytesize: opt(glInteger()),
+    }),
+  ),
+  exit_code: opt(glInteger()),
+});
+export type JobUpdateBody = z.output<typeof jobUpdateSchema>;
+
+/** PATCH /jobs/:id/trace query (the body is the raw log chunk). */
+export const traceQuerySchema = z.object({
+  token: opt(glString()),
+  debug_trace: opt(glString()),
+});
+
+/** ::CommitStatus::AVAILABLE_STATUSES. */
+export const JOB_STATUSES = [
+  'created', 'waiting_for_resource', 'preparing', 'waiting_for_callback', 'pending', 'running', 'success', 'failed',
+  'canceling', 'canceled', 'skipped', 'manual', 'scheduled',
+] as const;
+
+/** `scope`: one status or several (`scope[]=a&scope[]=b`); Grape answers "scope does not have a valid value" otherwise. */
+const jobScope = () =>
+  z.preprocess(
+    (raw) => (raw === undefined ? undefined : typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : raw !== null && typeof raw === 'object' ? Object.values(raw) : ['unknown']),
+    z
+      .array(z.unknown())
+      .refine((list) => list.every((s) => (JOB_STATUSES as readonly unknown[]).includes(s)), { error: 'does not have a valid value' })
+      .transform((list) => list as (typeof JOB_STATUSES)[number][])
+      .optional(),
+  );
+
+export const projectJobsQuery = z.object({
+  id: glNamespacedId(),
+  scope: jobScope(),
+  ...paginationParams,
+});
+
+export const projectJobParams = z.object({
+  id: glNamespacedId(),
+  job_id: glInteger(),
+});
+
+export const pipelineJobsQuery = z.object({
+  id: glNamespacedId(),
+  pipeline_id: glInteger(),
+  scope: jobScope(),
+  ...paginationParams,
+});

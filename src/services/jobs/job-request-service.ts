@@ -1,0 +1,175 @@
+import crypto from 'node:crypto';
+import type { AppContext } from '../../context.js';
+import type { Namespace, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
+import { newJobToken } from '../../lib/tokens.js';
+import { authenticateRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
+import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
+import { processPipeline } from '../pipelines/pipeline-processing.js';
+import type { JobOptions, PipelineConfig } from '../pipelines/pipeline-service.js';
+import { withTransaction, type Sql } from '../pipelines/transaction.js';
+import { matchingJobs } from './job-matching.js';
+import { runnerQueues } from './runner-queue.js';
+import type { AssignedJob } from '../../presenters/job-request-response.js';
+
+// POST /jobs/request (runner-protocol.md §5): authenticate and heartbeat the
+// runner, then hand out the oldest pending job it may take. The job is locked
+// with FOR UPDATE SKIP LOCKED, so runners polling at the same moment never
+// get the same job, and marked running at once (GitLab's legacy flow; the
+// runner's later `PUT state=running` is a touch).
+
+export interface JobRequestInput {
+  token: string;
+  last_update?: string;
+  system_id?: string;
+  info?: RunnerInfo;
+}
+
+export type JobRequestResult = { kind: 'job'; job: AssignedJob } | { kind: 'none'; lastUpdate: string };
+
+/** A handed-out job is looked at this many times at most before the poll gives up (each miss drops an unrunnable job). */
+const MAX_PICK_ATTEMPTS = 10;
+
+export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddress: string): Promise<JobRequestResult> {
+  const { runner, manager } = await authenticateRunner(ctx, input.token, {
+    systemId: input.system_id,
+    info: input.info,
+    ipAddress,
+    finishCreation: true,
+  });
+  const queues = runnerQueues(ctx);
+  if (!runner.active) {
+    // A paused runner's value is never kept: once it is unpaused, the value
+    // it holds is stale and its next poll looks at the database.
+    queues.forget(runner.id);
+    return { kind: 'none', lastUpdate: randomValue() };
+  }
+  if (input.last_update && input.last_update === queues.current(runner)) {
+    const holdMs = ctx.config.JOB_REQUEST_LONG_POLL_SECONDS * 1000;
+    if (holdMs <= 0) return { kind: 'none', lastUpdate: input.last_update };
+    await queues.waitForTick(holdMs);
+    if (input.last_update === queues.current(runner)) return { kind: 'none', lastUpdate: input.last_update };
+  }
+  const lastUpdate = queues.ensure(runner);
+  const assigned = await assignJob(ctx, runner, manager);
+  if (!assigned) return { kind: 'none', lastUpdate };
+  return { kind: 'job', job: await loadAssignedJob(ctx, assigned, runner) };
+}
+
+const randomValue = () => crypto.randomBytes(16).toString('hex');
+
+interface Assignment {
+  jobId: number;
+  token: string;
+  timeout: number;
+  queueSize: number;
+  instanceRunnersCount: string;
+}
+
+interface CandidateRow {
+  id: number;
+  pipeline_id: number;
+  project_id: number;
+  options: JobOptions | null;
+  archived: boolean;
+  build_timeout: number;
+}
+
+async function groupIdOf(ctx: AppContext, runner: Runner): Promise<number | null> {
+  if (runner.runner_type !== RUNNER_TYPE_IDS.group_type) return null;
+  const link = await ctx.prisma.runnerNamespace.findUnique({ where: { runner_id: runner.id } });
+  return link?.namespace_id ?? null;
+}
+
+/** GitLab's bucketed count of a project's jobs running on instance runners ("+Inf" for other runner types). */
+async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number): Promise<string> {
+  if (runner.runner_type !== RUNNER_TYPE_IDS.instance_type) return '+Inf';
+  const { rows } = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs r JOIN runners rr ON rr.id = r.runner_id
+       WHERE r.project_id = $1 AND r.status = 'running' AND rr.runner_type = $2 LIMIT 5) running`,
+    [projectId, RUNNER_TYPE_IDS.instance_type],
+  );
+  const n = rows[0]!.n;
+  return n >= 5 ? '5+' : String(n);
+}
+
+async function assignJob(ctx: AppContext, runner: Runner, manager: RunnerManager): Promise<Assignment | null> {
+  const match = matchingJobs(runner, await groupIdOf(ctx, runner));
+  const result = await withTransaction(ctx, async (sql) => {
+    const finishedPipelines: number[] = [];
+    for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {
+      const { rows } = await sql.query<CandidateRow>(
+        `SELECT j.id, j.pipeline_id, j.project_id, j.options, p.archived, p.build_timeout
+         FROM jobs j JOIN projects p ON p.id = j.project_id
+         WHERE ${match.where}
+         ORDER BY ${match.orderBy}
+         LIMIT 1
+         FOR UPDATE OF j SKIP LOCKED`,
+        match.values,
+      );
+      const job = rows[0];
+      if (!job) return { assignment: null, finishedPipelines };
+      if (job.archived) {
+        // GitLab's pre-assign check: a job of an archived project is dropped, not run.
+        await sql.query(
+          `UPDATE jobs SET status = 'failed', failure_reason = 'archived_failure', finished_at = now(), updated_at = now() WHERE id = $1`,
+          [job.id],
+        );
+        await processPipeline(sql, job.pipeline_id);
+        finishedPipelines.push(job.pipeline_id);
+        continue;
+      }
+      const jobTimeout = job.options?.timeout ?? job.build_timeout;
+      const timeout = runner.maximum_timeout ? Math.min(jobTimeout, runner.maximum_timeout) : jobTimeout;
+      // queue_size: the matching pending jobs, this one included.
+      const queueSize = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM jobs j JOIN projects p ON p.id = j.project_id WHERE ${match.where}`,
+        match.values,
+      );
+      const runningOnInstance = await instanceRunnersCount(sql, runner, job.project_id);
+      const token = newJobToken();
+      await sql.query(
+        `UPDATE jobs SET status = 'running', runner_id = $2, runner_manager_id = $3, started_at = now(),
+           token_digest = $4, timeout = $5, trace = NULL, trace_checksum = NULL, updated_at = now()
+         WHERE id = $1`,
+        [job.id, runner.id, manager.id, ctx.secrets.digest(token), timeout],
+      );
+      await processPipeline(sql, job.pipeline_id);
+      return {
+        assignment: { jobId: job.id, token, timeout, queueSize: queueSize.rows[0]!.n, instanceRunnersCount: runningOnInstance },
+        finishedPipelines,
+      };
+    }
+    return { assignment: null, finishedPipelines };
+  });
+  // Dropping a job may have queued the next stage of its pipeline.
+  if (result.finishedPipelines.length) runnerQueues(ctx).tickAll();
+  return result.assignment;
+}
+
+async function loadAssignedJob(ctx: AppContext, a: Assignment, runner: Runner): Promise<AssignedJob> {
+  const job = await ctx.prisma.job.findUniqueOrThrow({
+    where: { id: a.jobId },
+    include: { pipeline: true, project: { include: { namespace: true } } },
+  });
+  const namespace = job.project.namespace;
+  const rootId = namespace.traversal_ids[0] ?? namespace.id;
+  const [root, user] = await Promise.all([
+    rootId === namespace.id ? Promise.resolve<Namespace | null>(namespace) : ctx.prisma.namespace.findUnique({ where: { id: rootId } }),
+    job.user_id ? ctx.prisma.user.findUnique({ where: { id: job.user_id } }) : Promise.resolve<User | null>(null),
+  ]);
+  return {
+    job,
+    token: a.token,
+    timeout: a.timeout,
+    options: (job.options ?? {}) as unknown as JobOptions,
+    pipeline: job.pipeline,
+    pipelineConfig: (job.pipeline.config ?? { stages: [], variables: [], pipeline_variables: [] }) as unknown as PipelineConfig,
+    project: job.project,
+    namespace,
+    rootNamespace: root ?? namespace,
+    user,
+    runner,
+    queueSize: a.queueSize,
+    instanceRunnersCount: a.instanceRunnersCount,
+  };
+}

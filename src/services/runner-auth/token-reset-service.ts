@@ -1,0 +1,46 @@
+import type { AppContext } from '../../context.js';
+import type { Runner } from '../../generated/prisma/client.js';
+import { forbidden } from '../../lib/errors.js';
+import { computeTokenExpiry, issueRunnerToken, REGISTRATION_TYPE, RUNNER_TYPE_NAMES } from '../runners/runner-core.js';
+
+export interface ResetToken {
+  token: string;
+  token_expires_at: Date | null;
+}
+
+/** The groups or projects the runner belongs to: the scope of its token expiry (runners-api.md §1.3). */
+export async function runnerExpiryScope(ctx: AppContext, runner: Runner): Promise<{ groupIds?: number[]; projectIds?: number[] }> {
+  const type = RUNNER_TYPE_NAMES[runner.runner_type];
+  if (type === 'group_type') {
+    const rows = await ctx.prisma.runnerNamespace.findMany({ where: { runner_id: runner.id }, select: { namespace_id: true } });
+    return { groupIds: rows.map((r) => r.namespace_id) };
+  }
+  if (type === 'project_type') {
+    const rows = await ctx.prisma.runnerProject.findMany({ where: { runner_id: runner.id }, select: { project_id: true } });
+    return { projectIds: rows.map((r) => r.project_id) };
+  }
+  return {};
+}
+
+/**
+ * Ci::Runner#reset_token!: a new token of the same kind (`glrt-` for runners
+ * created by a user, bare `t<N>_` for registered ones) and a freshly computed
+ * expiry. With `currentDigest` the swap is conditional on the token still
+ * being the one the caller authenticated with, in a single UPDATE: of many
+ * concurrent resets with the same token exactly one wins and the others get
+ * 403, so exactly one working token remains.
+ */
+export async function resetRunnerToken(ctx: AppContext, runner: Runner, opts: { currentDigest?: string } = {}): Promise<ResetToken> {
+  const type = RUNNER_TYPE_NAMES[runner.runner_type];
+  if (!type) throw new Error(`Unknown runner_type ${runner.runner_type}`);
+  const issued = issueRunnerToken(ctx, type, runner.registration_type === REGISTRATION_TYPE.authenticated_user);
+  const expiresAt = await computeTokenExpiry(ctx, type, await runnerExpiryScope(ctx, runner));
+  const { count } = await ctx.prisma.runner.updateMany({
+    where: { id: runner.id, ...(opts.currentDigest ? { token_digest: opts.currentDigest } : {}) },
+    data: { token_digest: issued.digest, token_expires_at: expiresAt },
+  });
+  if (count === 0) throw forbidden();
+  runner.token_digest = issued.digest;
+  runner.token_expires_at = expiresAt;
+  return { token: issued.token, token_expires_at: expiresAt };
+}

@@ -1,0 +1,133 @@
+import type { AppContext } from '../../context.js';
+import type { Job, Namespace, Pipeline, Project, User } from '../../generated/prisma/client.js';
+import { ApiError, paramError } from '../../lib/errors.js';
+import type { PageSource } from '../../lib/pagination.js';
+import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
+import { presentJobBasicWithProject } from '../../presenters/job.js';
+import type { PresentOptions } from '../../presenters/runner.js';
+import type { RunnerJobsQuery } from '../../schemas/runners.js';
+import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
+import { projectsWithAccessSql, Sql } from './runner-queries.js';
+import { loadProjectViews } from './runner-view-service.js';
+
+// GET /runners/:id/jobs (runners-api.md §4.8): Ci::RunnerJobsFinder with
+// offset or keyset pagination.
+
+/** A job row without its log, which lists never need. */
+export type JobRow = Omit<Job, 'trace'>;
+const JOB_COLUMNS = `j.id, j.project_id, j.pipeline_id, j.name, j.stage, j.stage_idx, j.status, j.ref, j.tag, j.protected,
+  j.tag_list, j.allow_failure, j.options, j.timeout, j.user_id, j.runner_id, j.runner_manager_id, j.token_digest,
+  j.failure_reason, j.exit_code, j.coverage, j.trace_checksum, j.created_at, j.updated_at, j.queued_at, j.started_at,
+  j.finished_at, j.erased_at`;
+
+/** `authenticate_list_runners_jobs!`: admins, else `read_builds`. */
+export async function findRunnerForJobs(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerAccess> {
+  const access = await findRunnerFor(ctx, actor, id);
+  if (!actor.admin) authorizeRunner(access, 'read_builds');
+  return access;
+}
+
+/** The finder's WHERE clause: runner, manager (system_id), status, and Reporter+ visibility for non-admins. */
+async function jobsWhere(ctx: AppContext, actor: PolicyActor, runnerId: number, q: RunnerJobsQuery, sql: Sql): Promise<string> {
+  const where = [`j.runner_id = ${sql.p(runnerId)}`];
+  if (q.system_id) {
+    const manager = await ctx.prisma.runnerManager.findUnique({
+      where: { runner_id_system_xid: { runner_id: runnerId, system_xid: q.system_id } },
+      select: { id: true },
+    });
+    // An unknown system_id is not an error: the list is just empty.
+    where.push(manager ? `j.runner_manager_id = ${sql.p(manager.id)}` : 'FALSE');
+  }
+  if (q.status) where.push(`j.status = ${sql.p(q.status)}`);
+  if (!actor.admin) where.push(`j.project_id IN (${projectsWithAccessSql(sql, actor.id, AccessLevel.REPORTER)})`);
+  return where.join(' AND ');
+}
+
+/**
+ * Offset mode. The finder orders only when `order_by=id` is given (then by
+ * `sort`, default desc); otherwise the paginator's id ASC applies. With a
+ * system_id GitLab skips the count.
+ */
+export function runnerJobsSource(ctx: AppContext, actor: PolicyActor, runnerId: number, q: RunnerJobsQuery): { source: PageSource<JobRow>; skipCount: boolean } {
+  const direction = q.order_by === 'id' && q.sort === 'asc' ? 'ASC' : q.order_by === 'id' ? 'DESC' : 'ASC';
+  return {
+    skipCount: !!q.system_id,
+    source: {
+      count: async (limit) => {
+        const sql = new Sql();
+        const where = await jobsWhere(ctx, actor, runnerId, q, sql);
+        const res = await ctx.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs j WHERE ${where} LIMIT ${sql.p(limit)}) capped`,
+          sql.params,
+        );
+        return res.rows[0]?.n ?? 0;
+      },
+      items: async (offset, limit) => {
+        const sql = new Sql();
+        const where = await jobsWhere(ctx, actor, runnerId, q, sql);
+        const res = await ctx.pool.query<JobRow>(
+          `SELECT ${JOB_COLUMNS} FROM jobs j WHERE ${where} ORDER BY j.id ${direction} LIMIT ${sql.p(limit)} OFFSET ${sql.p(offset)}`,
+          sql.params,
+        );
+        return res.rows;
+      },
+    },
+  };
+}
+
+/** GitLab's keyset cursor: url-safe base64 of {"id":"<last id>","_kd":"n"}. */
+export const encodeJobCursor = (id: number) => Buffer.from(JSON.stringify({ id: String(id), _kd: 'n' })).toString('base64url');
+
+function decodeJobCursor(cursor: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
+    const id = Number(parsed.id);
+    if (Number.isSafeInteger(id) && id >= 0) return id;
+  } catch {
+    // fall through
+  }
+  throw paramError('cursor is invalid');
+}
+
+/**
+ * Keyset mode (`pagination=keyset`): jobs support only `order_by=id`,
+ * `sort=desc`, as GitLab's CursorBasedKeyset; anything else → 405.
+ * Returns one page and the cursor of the next, if any.
+ */
+export async function keysetRunnerJobs(
+  ctx: AppContext,
+  actor: PolicyActor,
+  runnerId: number,
+  q: RunnerJobsQuery,
+): Promise<{ jobs: JobRow[]; nextCursor: string | null }> {
+  if (q.sort !== 'desc') throw new ApiError(405, { error: 'Keyset pagination is not yet available for this type of request' });
+  const sql = new Sql();
+  let where = await jobsWhere(ctx, actor, runnerId, q, sql);
+  if (q.cursor !== undefined && q.cursor !== '') where += ` AND j.id < ${sql.p(decodeJobCursor(q.cursor))}`;
+  const res = await ctx.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE ${where} ORDER BY j.id DESC LIMIT ${sql.p(q.per_page + 1)}`, sql.params);
+  const jobs = res.rows.slice(0, q.per_page);
+  const hasNext = res.rows.length > q.per_page && jobs.length > 0;
+  return { jobs, nextCursor: hasNext ? encodeJobCursor(jobs[jobs.length - 1]!.id) : null };
+}
+
+/** Jobs as JobBasicWithProject, with users, pipelines and projects loaded once per page. */
+export async function presentRunnerJobs(ctx: AppContext, actor: PolicyActor, jobs: JobRow[], opts: PresentOptions) {
+  if (jobs.length === 0) return [];
+  const userIds = [...new Set(jobs.map((j) => j.user_id).filter((id): id is number => id !== null))];
+  const [users, pipelines, projects] = await Promise.all([
+    userIds.length ? ctx.prisma.user.findMany({ where: { id: { in: userIds } } }) : Promise.resolve([] as User[]),
+    ctx.prisma.pipeline.findMany({ where: { id: { in: [...new Set(jobs.map((j) => j.pipeline_id))] } } }),
+    ctx.prisma.project.findMany({ where: { id: { in: [...new Set(jobs.map((j) => j.project_id))] } }, include: { namespace: true } }),
+  ]);
+  const views = await loadProjectViews(ctx, actor, projects as (Project & { namespace: Namespace })[]);
+  const userById = new Map(users.map((u) => [u.id, u]));
+  const pipelineById = new Map<number, Pipeline>(pipelines.map((p) => [p.id, p]));
+  const viewById = new Map(views.map((v) => [v.project.id, v]));
+  return jobs.map((job) =>
+    presentJobBasicWithProject(
+      job,
+      { user: job.user_id !== null ? (userById.get(job.user_id) ?? null) : null, pipeline: pipelineById.get(job.pipeline_id)!, project: viewById.get(job.project_id)! },
+      opts,
+    ),
+  );
+}

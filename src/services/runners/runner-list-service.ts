@@ -1,0 +1,78 @@
+import type { AppContext } from '../../context.js';
+import type { Namespace, Runner } from '../../generated/prisma/client.js';
+import { apiError } from '../../lib/errors.js';
+import type { PageSource } from '../../lib/pagination.js';
+import type { PolicyActor } from '../../policies/access-levels.js';
+import { instanceAbilities } from '../../policies/instance-policy.js';
+import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerScope } from '../../schemas/runners.js';
+import { authorize, findGroupFor, findProjectFor, type ProjectWithNamespace } from '../namespaces/access-service.js';
+import { getSettings } from '../settings/settings-service.js';
+import type { NamespacedId } from '../../schemas/common.js';
+import { runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
+
+// The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which
+// runners each starts from, who may ask, and which deprecated scopes each
+// accepts.
+
+/**
+ * `filter_runners(runners, scope, allowed_scopes:)`: a value Grape accepted
+ * but the endpoint does not allow → 400 {"message":"Scope contains invalid value"}.
+ */
+export function toFilterSpec(filters: RunnerFilters, allowedScopes: readonly RunnerScope[] = RUNNER_SCOPES): RunnerFilterSpec {
+  if (filters.scope !== undefined && !allowedScopes.includes(filters.scope)) throw apiError(400, 'Scope contains invalid value');
+  return {
+    scope: filters.scope,
+    type: filters.type,
+    status: filters.status,
+    paused: filters.paused,
+    tagList: filters.tag_list,
+    versionPrefix: filters.version_prefix,
+  };
+}
+
+/** GET /runners: runners of the projects and groups the user manages; never instance runners, even for admins. */
+export function ownedRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): PageSource<Runner> {
+  const spec = toFilterSpec(filters, RUNNER_STATUSES);
+  return runnerPageSource(ctx, { kind: 'available_to_user', userId: actor.id }, spec);
+}
+
+/** GET /runners/all: admins only (403 {"message":"403 Forbidden"}), checked after the parameters. */
+export async function allRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): Promise<PageSource<Runner>> {
+  const settings = await getSettings(ctx);
+  authorize(instanceAbilities(actor, { allowRunnerRegistrationToken: settings.allow_runner_registration_token }), 'read_all_runners');
+  return runnerPageSource(ctx, { kind: 'all' }, toFilterSpec(filters));
+}
+
+/** `user_project` + `authorize! :read_runners` (the before-block of the project runner routes). */
+export async function findProjectForRunners(ctx: AppContext, actor: PolicyActor, id: NamespacedId) {
+  const found = await findProjectFor(ctx, actor, id);
+  authorize(found.can, 'read_runners');
+  return found;
+}
+
+/** `user_group` + `authorize! :read_runners`. */
+export async function findGroupForRunners(ctx: AppContext, actor: PolicyActor, id: NamespacedId) {
+  const found = await findGroupFor(ctx, actor, id);
+  authorize(found.can, 'read_runners');
+  return found;
+}
+
+/** Ci::Runner.owned_or_instance_wide(project). */
+export function projectRunnerSet(project: ProjectWithNamespace): RunnerSet {
+  const groupIds = project.group_runners_enabled && project.namespace.kind === 'group' ? project.namespace.traversal_ids : [];
+  return { kind: 'project', projectId: project.id, groupIds, includeInstance: project.shared_runners_enabled };
+}
+
+/** Ci::Runner.group_or_instance_wide(group): the group and its ancestors, not its descendants. */
+export function groupRunnerSet(group: Namespace): RunnerSet {
+  return { kind: 'group', groupIds: group.traversal_ids.length ? group.traversal_ids : [group.id], includeInstance: group.shared_runners_enabled };
+}
+
+export function projectRunnersSource(ctx: AppContext, project: ProjectWithNamespace, filters: RunnerFilters): PageSource<Runner> {
+  return runnerPageSource(ctx, projectRunnerSet(project), toFilterSpec(filters));
+}
+
+/** The group list declares no `scope`; it never reaches here. */
+export function groupRunnersSource(ctx: AppContext, group: Namespace, filters: Omit<RunnerFilters, 'scope'>): PageSource<Runner> {
+  return runnerPageSource(ctx, groupRunnerSet(group), toFilterSpec(filters));
+}

@@ -1,0 +1,178 @@
+import type { AppContext } from '../../context.js';
+import type { Namespace, Project, Runner, RunnerManager } from '../../generated/prisma/client.js';
+import { forbidden, preconditionFailed, validationError } from '../../lib/errors.js';
+import type { PageSource } from '../../lib/pagination.js';
+import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
+import type { ProjectView, RunnerDetailsExtras } from '../../presenters/runner-details.js';
+import type { RunnerUpdateInput } from '../../schemas/runners.js';
+import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-service.js';
+import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
+import {
+  ACCESS_LEVEL_IDS,
+  computeTokenExpiry,
+  issueRunnerToken,
+  normalizeTags,
+  REGISTRATION_TYPE,
+  RUNNER_TYPE_NAMES,
+  validateRunner,
+} from './runner-core.js';
+import { projectsWithAccessSql, Sql } from './runner-queries.js';
+import { latestManager, loadProjectViews, loadRunnerExtras } from './runner-view-service.js';
+
+// One runner by id: show, update, delete, managers, projects and token
+// reset (runners-api.md §4.3-4.9). Every function looks the runner up
+// (404), asks the policy (403) and only then acts.
+
+/** `authenticate_show_runner!`: admins and, through the policy, everyone who may read the runner. */
+export async function findReadableRunner(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerAccess> {
+  const access = await findRunnerFor(ctx, actor, id);
+  authorizeRunner(access, 'read_runner');
+  return access;
+}
+
+/** `authenticate_update_runner!`. */
+export async function findUpdatableRunner(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerAccess> {
+  const access = await findRunnerFor(ctx, actor, id);
+  authorizeRunner(access, 'update_runner');
+  return access;
+}
+
+/**
+ * RunnerDetails' per-reader parts: admins see all assigned projects and the
+ * group; others only the projects and groups they are a member of.
+ */
+export async function loadRunnerDetailsExtras(
+  ctx: AppContext,
+  actor: PolicyActor,
+  access: RunnerAccess,
+  opts: { includeProjects: boolean },
+): Promise<RunnerDetailsExtras> {
+  const { runner, ownership } = access;
+  const [extras, manager, groups, projects] = await Promise.all([
+    loadRunnerExtras(ctx, [runner]).then((m) => m.get(runner.id)!),
+    latestManager(ctx, runner.id),
+    visibleRunnerGroups(ctx, actor, ownership.groupId),
+    opts.includeProjects ? visibleAssignedProjects(ctx, actor, ownership.projectIds) : Promise.resolve(undefined),
+  ]);
+  return { ...extras, latestManager: manager, canUpdate: access.can.has('update_runner'), projects, groups };
+}
+
+async function visibleRunnerGroups(ctx: AppContext, actor: PolicyActor, groupId: number | null): Promise<Namespace[]> {
+  if (groupId === null) return [];
+  const group = await ctx.prisma.namespace.findUnique({ where: { id: groupId } });
+  if (!group) return [];
+  if (actor.admin) return [group];
+  return (await groupAccessLevel(ctx, actor.id, group)) >= AccessLevel.GUEST ? [group] : [];
+}
+
+async function visibleAssignedProjects(ctx: AppContext, actor: PolicyActor, projectIds: number[]): Promise<ProjectView[]> {
+  if (projectIds.length === 0) return [];
+  let ids = projectIds;
+  if (!actor.admin) {
+    const levels = await projectAccessLevels(ctx, actor.id, projectIds);
+    ids = projectIds.filter((id) => (levels.get(id) ?? 0) >= AccessLevel.GUEST);
+  }
+  const projects = await ctx.prisma.project.findMany({ where: { id: { in: ids } }, include: { namespace: true }, orderBy: { id: 'asc' } });
+  return loadProjectViews(ctx, actor, projects);
+}
+
+/**
+ * PUT /runners/:id after authorization: `paused` wins over `active` by
+ * becoming it, the tag list is replaced whole, and the model validations
+ * run (tag checks only when the tags changed) → 400 {"message":{attr:[…]}}.
+ */
+export async function updateRunner(ctx: AppContext, runner: Runner, input: RunnerUpdateInput): Promise<Runner> {
+  const data: Partial<Runner> = {};
+  if (input.description !== undefined) data.description = input.description;
+  if (input.paused !== undefined) data.active = !input.paused;
+  else if (input.active !== undefined) data.active = input.active;
+  if (input.tag_list !== undefined) data.tag_list = normalizeTags(input.tag_list);
+  if (input.run_untagged !== undefined) data.run_untagged = input.run_untagged;
+  if (input.locked !== undefined) data.locked = input.locked;
+  if (input.access_level !== undefined) data.access_level = ACCESS_LEVEL_IDS[input.access_level];
+  if (input.maximum_timeout !== undefined) data.maximum_timeout = input.maximum_timeout;
+  if (input.maintenance_note !== undefined) data.maintenance_note = input.maintenance_note;
+
+  const merged = { ...runner, ...data };
+  const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
+  const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
+  if (Object.keys(errors).length > 0) throw validationError(errors);
+  return ctx.prisma.runner.update({ where: { id: runner.id }, data });
+}
+
+/** `check_unmodified_since!`: a parsable If-Unmodified-Since older than the row → 412. */
+export function checkUnmodifiedSince(header: string | undefined, lastModified: Date): void {
+  if (!header) return;
+  const since = new Date(header);
+  if (!Number.isNaN(since.getTime()) && lastModified.getTime() > since.getTime()) throw preconditionFailed();
+}
+
+/**
+ * DELETE /runners/:id (§4.7): admins may always; otherwise a runner with
+ * more than one project is refused before the permission is even checked.
+ */
+export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: number, ifUnmodifiedSince: string | undefined): Promise<void> {
+  const access = await findRunnerFor(ctx, actor, id);
+  if (!actor.admin) {
+    if (access.ownership.projectIds.length > 1) throw forbidden('Runner associated with more than one project');
+    authorizeRunner(access, 'delete_runner');
+  }
+  checkUnmodifiedSince(ifUnmodifiedSince, access.runner.updated_at);
+  // runner_projects, runner_namespaces and runner_managers go with it (ON DELETE
+  // CASCADE); jobs keep their history with runner_id set to NULL.
+  await ctx.prisma.runner.delete({ where: { id: access.runner.id } });
+}
+
+export async function listRunnerManagers(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerManager[]> {
+  const { runner } = await findReadableRunner(ctx, actor, id);
+  return ctx.prisma.runnerManager.findMany({ where: { runner_id: runner.id }, orderBy: { id: 'asc' } });
+}
+
+/** GET /runners/:id/projects: the runner's projects the reader can see, newest first (ProjectsFinder's id DESC). */
+export function runnerProjectsSource(ctx: AppContext, actor: PolicyActor, runner: Runner): PageSource<ProjectView> {
+  const build = () => {
+    const sql = new Sql();
+    const visible = actor.admin
+      ? 'TRUE'
+      : `(p.visibility IN ('public', 'internal') OR p.id IN (${projectsWithAccessSql(sql, actor.id, AccessLevel.GUEST)}))`;
+    return { sql, where: `rp.runner_id = ${sql.p(runner.id)} AND ${visible}` };
+  };
+  return {
+    count: async (limit) => {
+      const { sql, where } = build();
+      const res = await ctx.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM runner_projects rp JOIN projects p ON p.id = rp.project_id WHERE ${where} LIMIT ${sql.p(limit)}) capped`,
+        sql.params,
+      );
+      return res.rows[0]?.n ?? 0;
+    },
+    items: async (offset, limit) => {
+      const { sql, where } = build();
+      const res = await ctx.pool.query<{ id: number }>(
+        `SELECT p.id FROM runner_projects rp JOIN projects p ON p.id = rp.project_id WHERE ${where} ORDER BY p.id DESC LIMIT ${sql.p(limit)} OFFSET ${sql.p(offset)}`,
+        sql.params,
+      );
+      const ids = res.rows.map((r) => r.id);
+      const projects = await ctx.prisma.project.findMany({ where: { id: { in: ids } }, include: { namespace: true } });
+      const byId = new Map(projects.map((p) => [p.id, p]));
+      return loadProjectViews(ctx, actor, ids.map((i) => byId.get(i)).filter((p): p is Project & { namespace: Namespace } => !!p));
+    },
+  };
+}
+
+/**
+ * POST /runners/:id/reset_authentication_token: a new token of the same
+ * kind (glrt- for created runners), expiry recomputed; the old token stops
+ * working at once because only the new digest is stored.
+ */
+export async function resetAuthenticationToken(ctx: AppContext, access: RunnerAccess): Promise<{ token: string; token_expires_at: string | null }> {
+  const { runner, ownership } = access;
+  const type = RUNNER_TYPE_NAMES[runner.runner_type]!;
+  const issued = issueRunnerToken(ctx, type, runner.registration_type === REGISTRATION_TYPE.authenticated_user);
+  const expiresAt = await computeTokenExpiry(ctx, type, {
+    groupIds: ownership.groupId !== null ? [ownership.groupId] : [],
+    projectIds: ownership.projectIds,
+  });
+  await ctx.prisma.runner.update({ where: { id: runner.id }, data: { token_digest: issued.digest, token_expires_at: expiresAt } });
+  return { token: issued.token, token_expires_at: expiresAt ? expiresAt.toISOString() : null };
+}

@@ -1,0 +1,74 @@
+import type { AppContext } from '../../context.js';
+import type { Namespace, Project, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
+import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
+import type { ProjectView } from '../../presenters/runner-details.js';
+import { presentRunner, type PresentOptions, type RunnerExtras } from '../../presenters/runner.js';
+import { projectAccessLevels } from '../namespaces/access-service.js';
+import { EXECUTING_JOB_STATUSES } from './runner-core.js';
+
+// Batch loaders for what the runner, manager and project entities show
+// beyond their own row: one query per kind of data for a whole page, never
+// one per item.
+
+/** Creators and job_execution_status for a page of runners. */
+export async function loadRunnerExtras(ctx: AppContext, runners: Runner[]): Promise<Map<number, RunnerExtras>> {
+  const ids = runners.map((r) => r.id);
+  const creatorIds = [...new Set(runners.map((r) => r.creator_id).filter((id): id is number => id !== null))];
+  const [creators, executing] = await Promise.all([
+    creatorIds.length ? ctx.prisma.user.findMany({ where: { id: { in: creatorIds } } }) : Promise.resolve([] as User[]),
+    ids.length
+      ? ctx.pool.query<{ runner_id: number }>(
+          'SELECT DISTINCT runner_id FROM jobs WHERE runner_id = ANY($1::int[]) AND status = ANY($2::text[])',
+          [ids, EXECUTING_JOB_STATUSES],
+        )
+      : Promise.resolve({ rows: [] as { runner_id: number }[] }),
+  ]);
+  const byId = new Map(creators.map((u) => [u.id, u]));
+  const busy = new Set(executing.rows.map((r) => r.runner_id));
+  return new Map(
+    runners.map((r) => [r.id, { creator: r.creator_id !== null ? (byId.get(r.creator_id) ?? null) : null, executing: busy.has(r.id) }]),
+  );
+}
+
+/** Ids of the managers among `managers` that run a job right now. */
+export async function executingManagerIds(ctx: AppContext, managers: RunnerManager[]): Promise<Set<number>> {
+  if (managers.length === 0) return new Set();
+  const res = await ctx.pool.query<{ id: number }>(
+    'SELECT DISTINCT runner_manager_id AS id FROM jobs WHERE runner_manager_id = ANY($1::int[]) AND status = ANY($2::text[])',
+    [managers.map((m) => m.id), EXECUTING_JOB_STATUSES],
+  );
+  return new Set(res.rows.map((r) => r.id));
+}
+
+/** The manager that made contact last (`order_contacted_at_desc.first`). */
+export async function latestManager(ctx: AppContext, runnerId: number): Promise<RunnerManager | null> {
+  const rows = await ctx.prisma.$queryRaw<RunnerManager[]>`
+    SELECT * FROM runner_managers WHERE runner_id = ${runnerId} ORDER BY contacted_at DESC NULLS LAST, id DESC LIMIT 1`;
+  return rows[0] ?? null;
+}
+
+/**
+ * Project entities for a reader: the names of each namespace chain (for
+ * "Group / Sub / Project") and whether the reader may read code (admin, a
+ * public or internal project, or Reporter+).
+ */
+export async function loadProjectViews(ctx: AppContext, actor: PolicyActor, projects: (Project & { namespace: Namespace })[]): Promise<ProjectView[]> {
+  if (projects.length === 0) return [];
+  const ancestorIds = [...new Set(projects.flatMap((p) => p.namespace.traversal_ids))];
+  const [ancestors, levels] = await Promise.all([
+    ctx.prisma.namespace.findMany({ where: { id: { in: ancestorIds } }, select: { id: true, name: true } }),
+    actor.admin ? Promise.resolve(new Map<number, number>()) : projectAccessLevels(ctx, actor.id, projects.map((p) => p.id)),
+  ]);
+  const names = new Map(ancestors.map((a) => [a.id, a.name]));
+  return projects.map((p) => ({
+    project: p,
+    names,
+    readCode: actor.admin || p.visibility !== 'private' || (levels.get(p.id) ?? 0) >= AccessLevel.REPORTER,
+  }));
+}
+
+/** A page of runners as Entities::Ci::Runner, with creators and execution status batch-loaded. */
+export async function presentRunnerList(ctx: AppContext, runners: Runner[], opts: PresentOptions) {
+  const extras = await loadRunnerExtras(ctx, runners);
+  return runners.map((r) => presentRunner(r, extras.get(r.id)!, opts));
+}
