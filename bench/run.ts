@@ -130,6 +130,8 @@ async function startServices(url: string): Promise<{ server: Service; ref1: Serv
       PORT: String(serverPort),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // The load generator is one address; per-address abuse limits would throttle it.
+      RATE_LIMIT_ENABLED: 'false',
       INITIAL_ROOT_TOKEN: ROOT_TOKEN,
       SECRET_KEY,
       DATA_DIR: path.join(runDir!, 'server'),

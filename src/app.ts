@@ -9,6 +9,8 @@ import { loggerOptions } from './lib/logger.js';
 import compat, { parseQuery } from './plugins/compat.js';
 import errorHandler from './plugins/error-handler.js';
 import auth from './plugins/auth.js';
+import rateLimit from './plugins/rate-limit.js';
+import routeTable from './plugins/route-table.js';
 import { registerRoutes } from './routes/index.js';
 
 declare module 'fastify' {
@@ -57,7 +59,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   );
   await app.register(errorHandler);
   await app.register(compat);
+  await app.register(rateLimit);
   await app.register(auth);
+  await app.register(routeTable);
   await registerRoutes(app);
   for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   return app;

@@ -22,6 +22,15 @@ const ConfigSchema = z.object({
   JOB_REQUEST_LONG_POLL_SECONDS: z.coerce.number().min(0).max(50).default(0),
   /** A job whose log would grow past this many bytes is dropped (GitLab: trace_size_exceeded). */
   JOB_TRACE_SIZE_LIMIT: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+  /** Per-client-address limits (src/plugins/rate-limit.ts); 'false' turns both off. */
+  RATE_LIMIT_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Requests per minute and address to the runner-token endpoints (register, verify, reset, unregister). */
+  RATE_LIMIT_TOKEN_ENDPOINTS_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Failed sign-ins (401 with credentials) per minute and address before further sign-ins get 429. */
+  RATE_LIMIT_FAILED_AUTH_PER_MINUTE: z.coerce.number().int().positive().default(60),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

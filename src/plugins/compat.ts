@@ -21,22 +21,36 @@ async function compat(app: FastifyInstance) {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
     try {
-      done(null, JSON.parse(text));
+      const parsed = JSON.parse(text);
+      done(null, LONE_SURROGATE_ESCAPE.test(text) ? wellFormed(parsed) : parsed);
     } catch {
       const err = Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'GL_INVALID_JSON' });
       done(err, undefined);
     }
   });
   await app.register(formbody, { parser: (str) => parseQuery(str) });
-  await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: 1024 * 1024, files: 5, fields: 2000 } });
+  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 5, fields: 2000 } });
   // The job log arrives as raw bytes (PATCH /jobs/:id/trace).
   app.addContentTypeParser(['text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('preValidation', async (request: FastifyRequest) => {
-    if (request.isMultipart()) request.body = multipartToObject(request.body);
+    if (request.isMultipart()) request.body = await multipartToObject(request);
   });
 
+  // Graceful shutdown with keep-alive clients (gitlab-runner, python-gitlab
+  // sessions, gitbeaker's fetch): Node only closes connections that are idle
+  // when the server closes, so a connection serving a request at that moment
+  // would hold close() open until keepAliveTimeout. While closing, responses
+  // carry `Connection: close` and connections that fall idle are closed.
+  let closingSweep: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    closingSweep = setInterval(() => app.server.closeIdleConnections?.(), 100);
+    closingSweep.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(closingSweep));
+
   app.addHook('onSend', async (request, reply, payload) => {
+    if (closingSweep) reply.header('connection', 'close');
     reply.header('x-request-id', request.id);
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', 'application/json');
@@ -44,17 +58,45 @@ async function compat(app: FastifyInstance) {
   });
 }
 
-/** `curl --form a=1 --form 'tag_list[]=x'` → the same object the url-encoded body gives. */
-function multipartToObject(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object') return {};
+/**
+ * `curl --form a=1 --form 'tag_list[]=x'` → the same object the url-encoded
+ * body gives; files are read and dropped. A body busboy cannot parse (no
+ * boundary, truncated, malformed part headers) is the client's error: 400,
+ * not the 500 its plain Error would become. The plugin's own errors (limits)
+ * keep their status.
+ */
+async function multipartToObject(request: FastifyRequest): Promise<Record<string, unknown>> {
   const search = new URLSearchParams();
-  for (const [key, field] of Object.entries(body as Record<string, unknown>)) {
-    for (const part of Array.isArray(field) ? field : [field]) {
-      const p = part as { type?: string; value?: unknown };
-      if (p && p.type === 'field') search.append(key, String(p.value));
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') search.append(part.fieldname, String(part.value));
+      else await part.toBuffer();
     }
+  } catch (err) {
+    if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err;
+    throw Object.assign(new Error('Invalid multipart body'), { statusCode: 400, code: 'GL_INVALID_MULTIPART' });
   }
   return parseQuery(search.toString());
+}
+
+/** A `\uD800`-`\uDFFF` escape: JSON may spell a lone surrogate, which no UTF-8 text can hold. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const toWellFormed = (s: string) => s.replace(LONE_SURROGATE, '\uFFFD');
+
+/**
+ * Lone surrogates in keys and strings become U+FFFD, as invalid UTF-8 bytes
+ * in a body already do: the database driver and Prisma's engine would choke
+ * on them (a 500). Only bodies that spell a surrogate escape are walked.
+ */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return toWellFormed(value);
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toWellFormed(k), wellFormed(v)]));
+  }
+  return value;
 }
 
 export default fp(compat, { name: 'compat' });

@@ -2,6 +2,7 @@ import type { Job, Namespace, Pipeline, Project, Runner, User } from '../generat
 import type { CiImage, CiService, CiVariable } from '../services/ci-config/ci-config-service.js';
 import type { JobOptions, PipelineConfig } from '../services/pipelines/pipeline-service.js';
 import { GITLAB_VERSION } from '../routes/api/v4/version.js';
+import { FAILURE_REASONS } from '../services/jobs/failure-reasons.js';
 
 // The 201 body of POST /jobs/request: API::Entities::Ci::JobRequest::Response
 // (runner-protocol.md §5), keys in GitLab's order. Every value has the JSON
@@ -27,19 +28,6 @@ export interface AssignedJob {
   instanceRunnersCount: string;
 }
 
-/** Ci::Build failure reasons (enums/ci/commit_status.rb), sent so the runner reports them as they are. */
-export const FAILURE_REASONS = [
-  'unknown_failure', 'script_failure', 'api_failure', 'stuck_or_timeout_failure', 'runner_system_failure',
-  'missing_dependency_failure', 'runner_unsupported', 'stale_schedule', 'job_execution_timeout', 'archived_failure',
-  'unmet_prerequisites', 'scheduler_failure', 'data_integrity_failure', 'forward_deployment_failure', 'user_blocked',
-  'project_deleted', 'ci_quota_exceeded', 'pipeline_loop_detected', 'no_matching_runner', 'trace_size_exceeded',
-  'builds_disabled', 'environment_creation_failure', 'deployment_rejected', 'failed_outdated_deployment_job',
-  'protected_environment_failure', 'insufficient_bridge_permissions', 'downstream_bridge_project_not_found',
-  'invalid_bridge_trigger', 'upstream_bridge_project_not_found', 'insufficient_upstream_permissions',
-  'bridge_pipeline_is_child_pipeline', 'downstream_pipeline_creation_failed', 'secrets_provider_not_found',
-  'reached_max_descendant_pipelines_depth', 'ip_restriction_failure', 'reached_max_pipeline_hierarchy_size',
-  'reached_downstream_pipeline_trigger_rate_limit',
-] as const;
 
 const GIT_DEPTH = 20;
 

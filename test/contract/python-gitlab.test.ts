@@ -14,8 +14,8 @@ afterAll(async () => {
 });
 
 describe('python-gitlab 3.12 against the server', () => {
-  it('sets up users, groups, projects and members, then drives every runners call', () => {
-    const out = runPython<Record<string, any>>(path.resolve('test/contract/python_gitlab_contract.py'), {
+  it('sets up users, groups, projects and members, then drives every runners call', async () => {
+    const out = await runPython<Record<string, any>>(path.resolve('test/contract/python_gitlab_contract.py'), {
       GL_URL: t.url,
       GL_TOKEN: t.rootToken,
     });
@@ -44,5 +44,5 @@ describe('python-gitlab 3.12 against the server', () => {
     expect(out.page1_len).toBe(2);
     expect(out.deleted_404).toBe(true);
     expect(out.bad_verify).toBe(403);
-  });
+  }, 150_000);
 });

@@ -32,7 +32,9 @@ export async function createTestApp(
   opts: { extraPlugins?: FastifyPluginAsync[]; loggerStream?: NodeJS.WritableStream } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', ...env });
+  // Every injected request comes from 127.0.0.1: per-address rate limits are
+  // off unless a test turns them on (test/security/rate-limit.test.ts).
+  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
   const db = connectDatabase(database.url, { max: 5 });
   const boot = await bootstrap(db, config);
   const app = await buildApp({

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -26,9 +26,26 @@ export function ensurePythonGitlab(): void {
   }
 }
 
-/** Runs a python-gitlab script that prints one JSON document on stdout. */
-export function runPython<T>(script: string, env: Record<string, string>): T {
-  const res = spawnSync(PYTHON, [script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
-  if (res.status !== 0) throw new Error(`python-gitlab script failed (${res.status}):\n${res.stderr}\n${res.stdout}`);
-  return JSON.parse(res.stdout) as T;
+/**
+ * Runs a python-gitlab script that prints one JSON document on stdout.
+ * Asynchronous on purpose: the server under test lives in this process.
+ */
+export function runPython<T>(script: string, env: Record<string, string>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [script], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`python-gitlab script failed (${code}):\n${stderr}\n${stdout}`));
+      try {
+        resolve(JSON.parse(stdout) as T);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
 }

@@ -228,7 +228,11 @@ describe('Sudo (§0.1)', () => {
   it('a non-admin: 403 "Must be admin to use sudo", with or without the sudo scope', async () => {
     const withScope = await t.fx.token(alice, ['api', 'sudo']);
     for (const token of [aliceToken, withScope]) {
-      for (const how of [{ headers: { sudo: 'root' }, url: '/api/v4/probe/whoami' }, { headers: {}, url: '/api/v4/probe/whoami?sudo=root' }]) {
+      const ways: Array<{ headers: Record<string, string>; url: string }> = [
+        { headers: { sudo: 'root' }, url: '/api/v4/probe/whoami' },
+        { headers: {}, url: '/api/v4/probe/whoami?sudo=root' },
+      ];
+      for (const how of ways) {
         const res = await get(how.url, { 'private-token': token, ...how.headers });
         expect(res.statusCode).toBe(403);
         expect(res.json()).toEqual({ message: '403 Forbidden - Must be admin to use sudo' });

@@ -59,6 +59,7 @@ const READ: Record<string, [number, number, number]> = {
   reporter: [200, 403, 403],
   guest: [200, 403, 403],
   nonMember: [200, 403, 403],
+  anonymous: [401, 401, 401],
 };
 const UPDATE: Record<string, [number, number, number]> = {
   admin: [200, 200, 200],
@@ -69,6 +70,7 @@ const UPDATE: Record<string, [number, number, number]> = {
   reporter: [403, 403, 403],
   guest: [403, 403, 403],
   nonMember: [403, 403, 403],
+  anonymous: [401, 401, 401],
 };
 const JOBS: Record<string, [number, number, number]> = {
   admin: [200, 200, 200],
@@ -79,9 +81,13 @@ const JOBS: Record<string, [number, number, number]> = {
   reporter: [403, 403, 403],
   guest: [403, 403, 403],
   nonMember: [403, 403, 403],
+  anonymous: [401, 401, 401],
 };
 const matrix = (table: Record<string, [number, number, number]>) =>
   Object.entries(table).flatMap(([role, codes]) => TYPES.map((type, i) => [role, type, codes[i]!] as [string, RunnerTypeName, number]));
+
+/** The role's token; anonymous requests carry none. */
+const tokenOf = (role: string) => (role === 'anonymous' ? null : users[role]!.token);
 
 const NO_ACCESS = { message: '403 Forbidden - No access granted' };
 const NOT_FOUND = { message: '404 Runner Not Found' };
@@ -190,7 +196,7 @@ describe('GET /runners/:id', () => {
 
   it.each(matrix(READ))('as %s on a %s runner answers %i', async (role, type, status) => {
     const runner = await makeRunner(type);
-    const res = await call('GET', `/api/v4/runners/${runner.id}`, { token: users[role]!.token });
+    const res = await call('GET', `/api/v4/runners/${runner.id}`, { token: tokenOf(role) });
     expect(res.statusCode).toBe(status);
     if (status === 403) expect(res.json()).toEqual(NO_ACCESS);
   });
@@ -287,15 +293,11 @@ describe('PUT /runners/:id', () => {
 
   it.each(matrix(UPDATE))('as %s on a %s runner answers %i', async (role, type, status) => {
     const runner = await makeRunner(type, { description: 'before' });
-    const res = await call('PUT', `/api/v4/runners/${runner.id}`, { token: users[role]!.token, payload: { description: 'after' } });
+    const res = await call('PUT', `/api/v4/runners/${runner.id}`, { token: tokenOf(role), payload: { description: 'after' } });
     expect(res.statusCode).toBe(status);
     const row = await t.ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } });
-    if (status === 403) {
-      expect(res.json()).toEqual(NO_ACCESS);
-      expect(row.description).toBe('before');
-    } else {
-      expect(row.description).toBe('after');
-    }
+    expect(row.description).toBe(status === 200 ? 'after' : 'before');
+    if (status === 403) expect(res.json()).toEqual(NO_ACCESS);
   });
 
   it('answers 404 for an unknown runner, after validating parameters', async () => {
@@ -322,7 +324,7 @@ describe('DELETE /runners/:id', () => {
   it('refuses a runner of several projects to non-admins before checking their access', async () => {
     for (const role of ['projectMaintainer', 'nonMember']) {
       const runner = await makeRunner('project_type', { projects: [project, otherProject] });
-      const res = await call('DELETE', `/api/v4/runners/${runner.id}`, { token: users[role]!.token });
+      const res = await call('DELETE', `/api/v4/runners/${runner.id}`, { token: tokenOf(role) });
       expect(res.statusCode).toBe(403);
       expect(res.json()).toEqual({ message: '403 Forbidden - Runner associated with more than one project' });
     }
@@ -343,7 +345,7 @@ describe('DELETE /runners/:id', () => {
   const DELETE_MATRIX = matrix(UPDATE).map(([role, type, status]) => [role, type, status === 200 ? 204 : status] as [string, RunnerTypeName, number]);
   it.each(DELETE_MATRIX)('as %s on a %s runner answers %i', async (role, type, status) => {
     const runner = await makeRunner(type);
-    const res = await call('DELETE', `/api/v4/runners/${runner.id}`, { token: users[role]!.token });
+    const res = await call('DELETE', `/api/v4/runners/${runner.id}`, { token: tokenOf(role) });
     expect(res.statusCode).toBe(status);
     const exists = (await t.ctx.prisma.runner.findUnique({ where: { id: runner.id } })) !== null;
     expect(exists).toBe(status !== 204);
@@ -447,7 +449,7 @@ describe('POST /runners/:id/reset_authentication_token', () => {
     'as %s on a %s runner answers %i',
     async (role, type, status) => {
       const runner = await makeRunner(type);
-      const res = await call('POST', `/api/v4/runners/${runner.id}/reset_authentication_token`, { token: users[role]!.token });
+      const res = await call('POST', `/api/v4/runners/${runner.id}/reset_authentication_token`, { token: tokenOf(role) });
       expect(res.statusCode).toBe(status);
       const row = await t.ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } });
       expect(row.token_digest !== runner.token_digest).toBe(status === 201);
@@ -463,7 +465,7 @@ describe('POST /runners/:id/reset_authentication_token', () => {
 describe('GET /runners/:id/jobs permissions', () => {
   it.each(matrix(JOBS))('as %s on a %s runner answers %i', async (role, type, status) => {
     const runner = await makeRunner(type);
-    const res = await call('GET', `/api/v4/runners/${runner.id}/jobs`, { token: users[role]!.token });
+    const res = await call('GET', `/api/v4/runners/${runner.id}/jobs`, { token: tokenOf(role) });
     expect(res.statusCode).toBe(status);
     if (status === 403) expect(res.json()).toEqual(NO_ACCESS);
   });

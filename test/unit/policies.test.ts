@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AccessLevel, type PolicyActor } from '../../src/policies/access-levels.js';
 import { instanceAbilities } from '../../src/policies/instance-policy.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type ProjectFacts } from '../../src/policies/namespace-policy.js';
-import { canUnassignRunner, runnerAbilities, type RunnerAbility, type RunnerFacts } from '../../src/policies/runner-policy.js';
+import { canUnassignRunner, runnerAbilities, type RunnerAbility, type RunnerFacts, type RunnerProjectFacts } from '../../src/policies/runner-policy.js';
 
 // Table tests of runners-api.md §3 ("Authorization model"): one row per rule.
 
@@ -101,8 +101,8 @@ describe('Ci::RunnerPolicy (runnerAbilities)', () => {
 });
 
 describe('Ci::RunnerProjectPolicy#unassign_runner (canUnassignRunner)', () => {
-  const base = { projectAccess: MAINTAINER, locked: false, isOwnerProject: false };
-  const rows: Array<[string, PolicyActor | null, Partial<typeof base & { projectArchived: boolean }>, boolean]> = [
+  const base: RunnerProjectFacts = { projectAccess: MAINTAINER, locked: false, isOwnerProject: false };
+  const rows: Array<[string, PolicyActor | null, Partial<RunnerProjectFacts>, boolean]> = [
     ['anonymous', anonymous, {}, false],
     ['project Maintainer', user, {}, true],
     ['project Owner', user, { projectAccess: OWNER }, true],

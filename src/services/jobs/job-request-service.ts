@@ -26,7 +26,7 @@ export interface JobRequestInput {
 
 export type JobRequestResult = { kind: 'job'; job: AssignedJob } | { kind: 'none'; lastUpdate: string };
 
-/** A handed-out job is looked at this many times at most before the poll gives up (each miss drops an unrunnable job). */
+/** Candidates one poll looks at before giving up; each one that cannot run (archived project) is dropped on the way. */
 const MAX_PICK_ATTEMPTS = 10;
 
 export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddress: string): Promise<JobRequestResult> {
@@ -44,7 +44,8 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
     return { kind: 'none', lastUpdate: randomValue() };
   }
   if (input.last_update && input.last_update === queues.current(runner)) {
-    const holdMs = ctx.config.JOB_REQUEST_LONG_POLL_SECONDS * 1000;
+    // Stay clear of the server's idle-connection timeout, which would cut a longer hold.
+    const holdMs = Math.min(ctx.config.JOB_REQUEST_LONG_POLL_SECONDS * 1000, ctx.config.REQUEST_TIMEOUT_MS - 5000);
     if (holdMs <= 0) return { kind: 'none', lastUpdate: input.last_update };
     await queues.waitForTick(holdMs);
     if (input.last_update === queues.current(runner)) return { kind: 'none', lastUpdate: input.last_update };
@@ -94,6 +95,11 @@ async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number)
 
 async function assignJob(ctx: AppContext, runner: Runner, manager: RunnerManager): Promise<Assignment | null> {
   const match = matchingJobs(runner, await groupIdOf(ctx, runner));
+  // Most polls find nothing: answer those with one plain query instead of a
+  // transaction (a job queued meanwhile changes the queue value, so the
+  // runner's next poll looks again).
+  const any = await ctx.pool.query(`SELECT 1 FROM jobs j JOIN projects p ON p.id = j.project_id WHERE ${match.where} LIMIT 1`, match.values);
+  if (any.rowCount === 0) return null;
   const result = await withTransaction(ctx, async (sql) => {
     const finishedPipelines: number[] = [];
     for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {

@@ -3,7 +3,7 @@ import type { AppContext } from '../../context.js';
 import type { Job } from '../../generated/prisma/client.js';
 import { ApiError, forbidden } from '../../lib/errors.js';
 import { secureCompare } from '../../lib/tokens.js';
-import { FAILURE_REASONS } from '../../presenters/job-request-response.js';
+import { FAILURE_REASONS } from './failure-reasons.js';
 import { processPipeline } from '../pipelines/pipeline-processing.js';
 import { withTransaction, type Sql } from '../pipelines/transaction.js';
 import { runnerQueues } from './runner-queue.js';

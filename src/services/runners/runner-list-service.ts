@@ -5,9 +5,9 @@ import type { PageSource } from '../../lib/pagination.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
 import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerScope } from '../../schemas/runners.js';
+import type { NamespacedId } from '../../schemas/common.js';
 import { authorize, findGroupFor, findProjectFor, type ProjectWithNamespace } from '../namespaces/access-service.js';
 import { getSettings } from '../settings/settings-service.js';
-import type { NamespacedId } from '../../schemas/common.js';
 import { runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
 
 // The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which

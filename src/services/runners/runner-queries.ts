@@ -137,8 +137,12 @@ function filterSql(sql: Sql, f: RunnerFilterSpec, now: number): string[] {
     const m = versionPrefixMatch(f.versionPrefix);
     // A semi-join rather than GitLab's plain join: a runner with two matching
     // managers is listed once, so pages and X-Total stay consistent.
+    // A match always starts with the value, so a LIKE prefix narrows the rows
+    // (through the version index where the collation allows) before the regex.
+    const prefix = `${m.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     where.push(
-      `EXISTS (SELECT 1 FROM runner_managers m WHERE m.runner_id = r.id AND substring(m.version from ${sql.p(m.regex)}::text) = ${sql.p(m.value)}::text)`,
+      `EXISTS (SELECT 1 FROM runner_managers m WHERE m.runner_id = r.id AND m.version LIKE ${sql.p(prefix)}::text
+         AND substring(m.version from ${sql.p(m.regex)}::text) = ${sql.p(m.value)}::text)`,
     );
   }
   if (f.tagList && f.tagList.length > 0) where.push(`r.tag_list @> ${sql.p(f.tagList)}::text[]`);

@@ -1,0 +1,242 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+// Hostile values for the hostile-input suite: what a confused client, a fuzzer
+// or an attacker sends. Parameter names come from the app's own zod schemas
+// (every ZodObject exported from src/schemas/*.ts, walked into nested objects),
+// so a parameter added later is attacked without editing this file.
+
+const SCHEMAS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/schemas');
+
+// ---------------------------------------------------------------------------
+// Schema crawl
+
+interface ZodDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+  entries?: Record<string, string>;
+}
+const defOf = (s: unknown): ZodDef | undefined => (s as { _zod?: { def?: ZodDef } })?._zod?.def;
+
+/** What the schemas say about one parameter name (union over every schema that declares it). */
+export interface ParamInfo {
+  name: string;
+  /** Enum values it accepts, if any schema declares it as an enum. */
+  enumValues: string[];
+  /** Keys of the object it takes, if it is an object (or an array of objects). */
+  objectKeys: string[];
+  /** The object is wrapped in an array (e.g. `variables: [{key, value}]`). */
+  arrayOfObjects: boolean;
+  /** Every schema that declares it, to try candidate values against. */
+  schemas: z.ZodType[];
+}
+
+function walk(schema: z.ZodType | undefined, visit: (def: ZodDef, inArray: boolean) => void, inArray = false, depth = 0): void {
+  const def = defOf(schema);
+  if (!def || depth > 12) return;
+  visit(def, inArray);
+  if (def.type === 'pipe') {
+    walk(def.in, visit, inArray, depth + 1);
+    walk(def.out, visit, inArray, depth + 1);
+  } else if (def.innerType) walk(def.innerType, visit, inArray, depth + 1);
+  else if (def.type === 'array') walk(def.element, visit, true, depth + 1);
+  else if (def.type === 'union') for (const o of def.options ?? []) walk(o, visit, inArray, depth + 1);
+}
+
+function describeParam(name: string, schema: z.ZodType, into: Map<string, ParamInfo>): void {
+  const info = into.get(name) ?? { name, enumValues: [], objectKeys: [], arrayOfObjects: false, schemas: [] };
+  info.schemas.push(schema);
+  walk(schema, (def, inArray) => {
+    if (def.type === 'enum' && def.entries) info.enumValues.push(...Object.values(def.entries));
+    if (def.type === 'object' && def.shape) {
+      info.objectKeys.push(...Object.keys(def.shape));
+      if (inArray) info.arrayOfObjects = true;
+    }
+  });
+  info.enumValues = [...new Set(info.enumValues)];
+  info.objectKeys = [...new Set(info.objectKeys)];
+  into.set(name, info);
+}
+
+/**
+ * Parameters the app declares but builds outside an exported ZodObject (or
+ * that GitLab clients send anyway): attacked too.
+ */
+const EXTRA_PARAMS = [
+  'runner_type', 'group_id', 'project_id', 'namespace_id', 'user_id', 'runner_id', 'email', 'password', 'reset_password',
+  'skip_confirmation', 'force_random_password', 'admin', 'name', 'username', 'path', 'description', 'ref', 'token',
+  'tag_list', 'access_level', 'expires_at', 'scopes', 'visibility', 'system_id', 'info', 'page', 'per_page',
+];
+
+let crawled: Map<string, ParamInfo> | undefined;
+
+/** Every parameter name the app's schemas declare at top level, plus EXTRA_PARAMS. */
+export async function knownParams(): Promise<Map<string, ParamInfo>> {
+  if (crawled) return crawled;
+  const out = new Map<string, ParamInfo>();
+  for (const file of fs.readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.ts')).sort()) {
+    const mod = (await import(path.join(SCHEMAS_DIR, file))) as Record<string, unknown>;
+    for (const value of Object.values(mod)) {
+      if (value instanceof z.ZodObject) for (const [k, s] of Object.entries(value.shape as Record<string, z.ZodType>)) describeParam(k, s, out);
+    }
+  }
+  for (const name of EXTRA_PARAMS) if (!out.has(name)) out.set(name, { name, enumValues: [], objectKeys: [], arrayOfObjects: false, schemas: [] });
+  crawled = out;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+export interface HostileValue {
+  label: string;
+  value: unknown;
+}
+
+const TEN_THOUSAND_TAGS = Array.from({ length: 10_000 }, (_, i) => `tag-${i}`);
+
+/** JSON values sent for any one parameter. */
+export const HOSTILE_VALUES: readonly HostileValue[] = [
+  { label: 'empty string', value: '' },
+  { label: 'blank string', value: '   ' },
+  { label: 'unknown enum value', value: 'no_such_value' },
+  { label: 'NUL byte', value: 'a\u0000b' },
+  { label: 'only NUL', value: '\u0000' },
+  { label: 'lone surrogate (invalid UTF-8 once encoded)', value: 'x\ud800y' },
+  { label: 'replacement char + RTL override', value: '\ufffd\u202e\u0007' },
+  { label: '300 kB string', value: 'x'.repeat(300_000) },
+  { label: 'int4 max + 1', value: 2_147_483_648 },
+  { label: 'int4 min - 1', value: -2_147_483_649 },
+  { label: 'int8 max + 1 (number)', value: 9_223_372_036_854_775_808 },
+  { label: 'int8 max + 1 (string)', value: '9223372036854775808' },
+  { label: '30-digit string', value: '999999999999999999999999999999' },
+  { label: 'negative', value: -1 },
+  { label: 'zero', value: 0 },
+  { label: 'fraction', value: 1.5 },
+  { label: 'huge float', value: 1e308 },
+  { label: 'exponent string', value: '1e3' },
+  { label: 'NaN string', value: 'NaN' },
+  { label: 'true', value: true },
+  { label: 'null', value: null },
+  { label: 'empty object', value: {} },
+  { label: 'operator object', value: { $gt: '', __proto__x: 1 } },
+  { label: 'empty array', value: [] },
+  { label: 'nested array', value: [['a', ['b']]] },
+  { label: 'array with object and null', value: ['a', { b: 1 }, null] },
+  { label: 'array of NUL strings', value: ['\u0000', 'ok\u0000'] },
+  { label: '10,000 tags (array)', value: TEN_THOUSAND_TAGS },
+  { label: '10,000 tags (comma string)', value: TEN_THOUSAND_TAGS.join(',') },
+  { label: 'path traversal', value: '../../../../etc/passwd' },
+  { label: 'SQL-ish', value: "1' OR '1'='1'; --" },
+  { label: 'impossible date', value: '2030-02-30' },
+  { label: 'year 275760+', value: '999999-01-01' },
+  { label: 'date with NUL', value: '2030-01-01\u0000' },
+];
+
+/** Object-shaped attacks for a parameter that takes an object: each key NUL, an object, a NUL-keyed hash. */
+export function shapedHostileValues(info: ParamInfo): HostileValue[] {
+  if (info.objectKeys.length === 0) return [];
+  const each = (v: unknown) => Object.fromEntries(info.objectKeys.map((k) => [k, v]));
+  const wrap = (v: Record<string, unknown>) => (info.arrayOfObjects ? [v] : v);
+  return [
+    { label: 'every sub-key a NUL string', value: wrap(each('\u0000')) },
+    { label: 'every sub-key a NUL-keyed hash', value: wrap(each({ 'k\u0000': 'v\u0000', nested: { deeper: '\u0000' } })) },
+    { label: 'every sub-key an int8 overflow', value: wrap(each(9_223_372_036_854_775_808)) },
+    { label: 'every sub-key a 300 kB string', value: wrap(each('y'.repeat(300_000))) },
+    { label: 'every sub-key an array', value: wrap(each(['\u0000'])) },
+  ];
+}
+
+/** Query-string spellings (raw, already encoded) for one parameter. */
+export function hostileQueryValues(name: string): { label: string; query: string }[] {
+  const k = encodeURIComponent(name);
+  return [
+    { label: 'NUL (%00)', query: `${k}=a%00b` },
+    { label: 'invalid UTF-8 (%FF%FE)', query: `${k}=%FF%FE` },
+    { label: 'overlong UTF-8 (%C0%AF)', query: `${k}=%C0%AF` },
+    { label: 'empty', query: `${k}=` },
+    { label: 'bare key', query: k },
+    { label: 'duplicated, bad last', query: `${k}=1&${k}=no_such_value` },
+    { label: 'duplicated, bad first', query: `${k}=no_such_value&${k}=1` },
+    { label: 'array form', query: `${k}[]=a&${k}[]=%00` },
+    { label: 'object form', query: `${k}[a][b]=c` },
+    { label: 'deep brackets', query: `${k}${'[a]'.repeat(50)}=1` },
+    { label: 'int8 overflow', query: `${k}=9223372036854775808` },
+    { label: '10,000 repeats', query: Array.from({ length: 10_000 }, (_, i) => `${k}=t${i}`).join('&') },
+    { label: '10,000 tags comma', query: `${k}=${TEN_THOUSAND_TAGS.join('%2C')}` },
+  ];
+}
+
+/** Values for a path parameter (already URL-encoded). None may resolve to a real object. */
+export const HOSTILE_PATH_VALUES: readonly { label: string; value: string }[] = [
+  { label: 'word', value: 'abc' },
+  { label: 'negative', value: '-1' },
+  { label: 'zero', value: '0' },
+  { label: 'int4 max + 1', value: '2147483648' },
+  { label: 'int4 min - 1', value: '-2147483649' },
+  { label: 'int8 max + 1', value: '9223372036854775808' },
+  { label: '30 digits', value: '999999999999999999999999999999' },
+  { label: '2,000 digits', value: '9'.repeat(2000) },
+  { label: 'fraction', value: '1.5' },
+  { label: 'exponent', value: '1e3' },
+  { label: 'hex', value: '0x10' },
+  { label: 'encoded traversal', value: '..%2F..' },
+  { label: 'deep encoded traversal', value: '..%2F..%2F..%2F..%2Fetc%2Fpasswd' },
+  { label: 'encoded slash', value: '%2F' },
+  { label: 'encoded dots', value: '%2e%2e' },
+  { label: 'NUL', value: '%00' },
+  { label: 'digits then NUL', value: '1%00' },
+  { label: 'invalid UTF-8', value: '%FF%FE' },
+  { label: 'overlong UTF-8 slash', value: '%C0%AF' },
+  { label: 'broken escape', value: '%E0%A4%A' },
+  { label: 'encoded space', value: '%20' },
+  { label: 'null word', value: 'null' },
+];
+
+// ---------------------------------------------------------------------------
+// Bodies
+
+/** `[[[…]]]` nested `depth` levels. */
+export const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+/** `{"a":{"a":…}}` nested `depth` levels. */
+export const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+/** The same for form bodies: `a[a][a]…=1`. */
+export const deepForm = (depth: number) => `a${'[a]'.repeat(depth)}=1`;
+
+let tenMegabytes: string | undefined;
+/** A 10 MB JSON document (one long string value). */
+export function tenMegabyteJson(): string {
+  tenMegabytes ??= JSON.stringify({ description: 'z'.repeat(10 * 1024 * 1024) });
+  return tenMegabytes;
+}
+
+/** A multipart/form-data body from raw field values (Buffers may hold any bytes). */
+export function multipartBody(fields: Record<string, string | Buffer>): { payload: Buffer; contentType: string } {
+  const boundary = `----hostile${crypto.randomBytes(8).toString('hex')}`;
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`));
+    parts.push(Buffer.isBuffer(value) ? value : Buffer.from(value));
+    parts.push(Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { payload: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** Bytes that are not valid UTF-8: a lone continuation byte, an overlong slash, 0xFF. */
+export const INVALID_UTF8 = Buffer.from([0x61, 0x80, 0xc0, 0xaf, 0xff, 0xfe, 0x62]);
+/** A NUL byte inside otherwise plain text. */
+export const NUL_BYTES = Buffer.from([0x61, 0x00, 0x62]);
+
+/** A JSON body whose string value carries raw invalid UTF-8 bytes. */
+export function jsonWithRawBytes(key: string, bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`{${JSON.stringify(key)}:"`), bytes, Buffer.from('"}')]);
+}

@@ -1,0 +1,131 @@
+import type { FastifyInstance } from 'fastify';
+import type { Namespace, Project, Runner, User } from '../../src/generated/prisma/client.js';
+import { ALL_SCOPES } from '../../src/plugins/auth.js';
+import type { RouteEntry } from '../../src/plugins/route-table.js';
+import { AccessLevel } from '../../src/policies/access-levels.js';
+import type { TestApp } from './app.js';
+import { createPipeline, singleJob } from './ci.js';
+
+// The security suites are generated from the app's own route table
+// (src/plugins/route-table.ts): every registered route, with its auth mode and
+// scopes. This module fills a route's path parameters with ids from a fixture
+// "world", so a route added later is exercised without editing any test.
+
+export type { RouteEntry };
+export type RunnerTypeName = 'instance_type' | 'group_type' | 'project_type';
+export const RUNNER_TYPES: RunnerTypeName[] = ['instance_type', 'group_type', 'project_type'];
+
+/** Every API route of the app (the /-/ health probes are not API routes). */
+export function apiRoutes(app: FastifyInstance): RouteEntry[] {
+  return app.routeTable.filter((r) => r.url.startsWith('/api/v4/'));
+}
+
+/** `:name` or `:name(regex)` segments of a Fastify URL pattern, in order. */
+const PARAM = /:([A-Za-z0-9_]+)(\((?:\\.|[^)])*\))?/g;
+
+export interface PathParam {
+  name: string;
+  /** The literal segment before it (`runners` for /runners/:id). */
+  after: string | undefined;
+}
+
+export function pathParams(url: string): PathParam[] {
+  const segments = url.split('/');
+  const out: PathParam[] = [];
+  segments.forEach((seg, i) => {
+    for (const m of seg.matchAll(PARAM)) out.push({ name: m[1]!, after: segments[i - 1] });
+  });
+  return out;
+}
+
+/** The URL with each `:param` (and its regex) replaced by `values[param]`, taken as already URL-encoded. */
+export function fillUrl(url: string, values: Record<string, string>): string {
+  return url.replace(PARAM, (_m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`no value for :${name} in ${url}`);
+    return v;
+  });
+}
+
+export interface Member {
+  user: User;
+  token: string;
+}
+
+/** The fixture world the suites send requests against. */
+export interface World {
+  adminToken: string;
+  group: Namespace & { runnersToken: string };
+  project: Project & { runnersToken: string };
+  /** A second project in the group, where the project runner is also assigned. */
+  otherProject: Project & { runnersToken: string };
+  runners: Record<RunnerTypeName, { runner: Runner; token: string }>;
+  /** A project runner owned by `otherProject`, assignable to `project`. */
+  assignableRunner: { runner: Runner; token: string };
+  pipelineId: number;
+  jobId: number;
+  /** A user (Developer of the group) that user-id params point at. */
+  member: Member;
+}
+
+/**
+ * Builds a fresh world: a private group with two projects, one runner of each
+ * type (the project runner is owned by `project` and also assigned to
+ * `otherProject`), a pipeline with a pending job, and a fresh admin token
+ * (root's, all scopes) so that a suite survives a route that revokes tokens.
+ */
+export async function buildWorld(t: TestApp): Promise<World> {
+  const root = await t.ctx.prisma.user.findFirstOrThrow({ where: { username: 'root' } });
+  const adminToken = await t.fx.token(root, [...ALL_SCOPES]);
+  const group = await t.fx.group();
+  const project = await t.fx.project({ namespace: group });
+  const otherProject = await t.fx.project({ namespace: group });
+  const member = await t.fx.user();
+  await t.fx.groupMember(group, member.user, AccessLevel.DEVELOPER);
+  const runners = {
+    instance_type: await t.fx.runner({ type: 'instance_type' }),
+    group_type: await t.fx.runner({ group }),
+    project_type: await t.fx.runner({ projects: [project, otherProject] }),
+  };
+  const assignableRunner = await t.fx.runner({ projects: [otherProject] });
+  const pipeline = await createPipeline(t, project, singleJob('build'), { token: adminToken });
+  const job = await t.ctx.prisma.job.findFirstOrThrow({ where: { pipeline_id: pipeline.id } });
+  return { adminToken, group, project, otherProject, runners, assignableRunner, pipelineId: pipeline.id, jobId: job.id, member };
+}
+
+/**
+ * A valid value for each path parameter of `url`, chosen by its name or by
+ * the segment before it. `runnerType` picks which runner `/runners/:id`
+ * means. Unknown parameters get "1" and are reported in `unresolved`.
+ */
+export function pathValues(
+  url: string,
+  world: World,
+  runnerType: RunnerTypeName = 'project_type',
+): { values: Record<string, string>; unresolved: string[] } {
+  const values: Record<string, string> = {};
+  const unresolved: string[] = [];
+  for (const { name, after } of pathParams(url)) {
+    const is = (paramName: string, segment: string) => name === paramName || (name === 'id' && after === segment);
+    let v: number | string | undefined;
+    if (is('runner_id', 'runners')) v = world.runners[runnerType].runner.id;
+    else if (is('user_id', 'users') || after === 'members') v = world.member.user.id;
+    else if (is('job_id', 'jobs')) v = world.jobId;
+    else if (is('pipeline_id', 'pipelines')) v = world.pipelineId;
+    else if (is('project_id', 'projects')) v = world.project.id;
+    else if (is('group_id', 'groups')) v = world.group.id;
+    else if (after === 'protected_branches' || name === 'branch') v = world.project.default_branch;
+    if (v === undefined) {
+      unresolved.push(name);
+      v = 1;
+    }
+    values[name] = encodeURIComponent(String(v));
+  }
+  return { values, unresolved };
+}
+
+/** Does this route take a runner id in its path? */
+export const takesRunnerId = (url: string) => pathParams(url).some((p) => p.name === 'runner_id' || (p.name === 'id' && p.after === 'runners'));
+
+/** `GET /api/v4/runners/:id`, for test names. */
+export const routeName = (r: Pick<RouteEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
