@@ -132,6 +132,8 @@ async function startServices(url: string): Promise<{ server: Service; ref1: Serv
       LOG_LEVEL: 'warn',
       // The load generator is one address; per-address abuse limits would throttle it.
       RATE_LIMIT_ENABLED: 'false',
+      // Scenario 1 measures a poll that finds no job, not a long-poll hold.
+      JOB_REQUEST_LONG_POLL_SECONDS: '0',
       INITIAL_ROOT_TOKEN: ROOT_TOKEN,
       SECRET_KEY,
       DATA_DIR: path.join(runDir!, 'server'),

@@ -18,6 +18,13 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
         'req.headers["job-token"]',
         'req.headers["runner-token"]',
         'req.headers.cookie',
+        // Anything else that logs a headers object one level down, e.g.
+        // @fastify/multipart's trace line { busboyOptions: { headers } }.
+        '*.headers["private-token"]',
+        '*.headers.authorization',
+        '*.headers["job-token"]',
+        '*.headers["runner-token"]',
+        '*.headers.cookie',
         'token',
         'body.token',
       ],

@@ -94,6 +94,31 @@ export async function buildWorld(t: TestApp): Promise<World> {
 }
 
 /**
+ * What must stay as built for the world's ids and tokens to keep meaning the
+ * same: the objects exist, tokens are unchanged, links and memberships hold,
+ * the admin token still works. A request that only adds rows leaves it equal,
+ * so a suite rebuilds the world only when this changes.
+ */
+export async function worldFingerprint(t: TestApp, w: World): Promise<string> {
+  const runnerIds = [...Object.values(w.runners), w.assignableRunner].map((r) => r.runner.id);
+  const { rows } = await t.db.pool.query<{ f: string }>(
+    `SELECT json_build_object(
+       'runners', (SELECT json_agg(json_build_object('id', id, 'd', token_digest, 't', runner_type) ORDER BY id) FROM runners WHERE id = ANY($1)),
+       'links', (SELECT json_agg(json_build_object('r', runner_id, 'p', project_id) ORDER BY runner_id, project_id) FROM runner_projects WHERE runner_id = ANY($1)),
+       'groups', (SELECT json_agg(json_build_object('id', id, 'd', runners_token_digest, 'p', full_path, 'v', visibility) ORDER BY id) FROM namespaces WHERE id = $2),
+       'projects', (SELECT json_agg(json_build_object('id', id, 'd', runners_token_digest, 'a', archived, 'p', path_with_namespace, 'b', default_branch) ORDER BY id) FROM projects WHERE id = ANY($3)),
+       'branches', (SELECT json_agg(name ORDER BY name) FROM protected_branches WHERE project_id = ANY($3)),
+       'token', (SELECT json_agg(json_build_object('r', revoked, 'e', expires_at, 's', scopes)) FROM personal_access_tokens WHERE token_digest = $4),
+       'member', (SELECT json_agg(json_build_object('u', u.id, 's', u.state, 'a', u.admin, 'l', m.access_level)) FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = $2),
+       'root', (SELECT json_agg(json_build_object('s', state, 'a', admin)) FROM users WHERE username = 'root'),
+       'job', (SELECT json_agg(json_build_object('id', id, 'p', pipeline_id)) FROM jobs WHERE id = $5)
+     )::text AS f`,
+    [runnerIds, w.group.id, [w.project.id, w.otherProject.id], t.ctx.secrets.digest(w.adminToken), w.jobId],
+  );
+  return rows[0]!.f;
+}
+
+/**
  * A valid value for each path parameter of `url`, chosen by its name or by
  * the segment before it. `runnerType` picks which runner `/runners/:id`
  * means. Unknown parameters get "1" and are reported in `unresolved`.

@@ -6,13 +6,30 @@ import { canGrantAccessLevel, type NamespaceAbility } from '../../policies/names
 import type { MemberRow } from '../../presenters/member.js';
 import type { ProjectWithNamespace } from '../../presenters/project.js';
 import type { AddMemberInput, ListMembersQuery } from '../../schemas/members.js';
-import { authorize, groupAccessLevel, projectAccessLevel } from '../namespaces/access-service.js';
+import type { PolicyActor } from '../../policies/access-levels.js';
+import type { NamespacedId } from '../../schemas/common.js';
+import { authorize, findGroupFor, findProjectFor, groupAccessLevel, projectAccessLevel } from '../namespaces/access-service.js';
 
 // Direct members of a group or project (lib/api/members.rb): list and add.
 // Access inherited from ancestor groups is not listed here, as in GitLab's
 // /members (its /members/all is not offered).
 
 export type MemberSource = { kind: 'group'; group: Namespace } | { kind: 'project'; project: ProjectWithNamespace };
+
+/** The group or project of a /members route, 404 when the caller cannot see it. */
+export async function findMemberSource(
+  ctx: AppContext,
+  actor: PolicyActor,
+  kind: MemberSource['kind'],
+  id: NamespacedId,
+): Promise<{ source: MemberSource; can: Set<NamespaceAbility> }> {
+  if (kind === 'group') {
+    const { subject, can } = await findGroupFor(ctx, actor, id);
+    return { source: { kind, group: subject }, can };
+  }
+  const { subject, can } = await findProjectFor(ctx, actor, id);
+  return { source: { kind, project: subject }, can };
+}
 
 const ROLE_NAMES: Record<number, string> = { 10: 'Guest', 15: 'Planner', 20: 'Reporter', 30: 'Developer', 40: 'Maintainer', 50: 'Owner' };
 
@@ -21,8 +38,9 @@ function userFilter(q: ListMembersQuery): Prisma.UserWhereInput | undefined {
   return { OR: [{ username: { contains: q.query, mode: 'insensitive' } }, { name: { contains: q.query, mode: 'insensitive' } }] };
 }
 
-/** GET /groups/:id/members and /projects/:id/members, oldest membership first. */
-export function memberListSource(ctx: AppContext, source: MemberSource, q: ListMembersQuery): PageSource<MemberRow> {
+/** GET /groups/:id/members and /projects/:id/members (`read_members`), oldest membership first. */
+export function memberListSource(ctx: AppContext, source: MemberSource, can: Set<NamespaceAbility>, q: ListMembersQuery): PageSource<MemberRow> {
+  authorize(can, 'read_members');
   const user = userFilter(q);
   const byUser = q.user_ids?.length ? { user_id: { in: q.user_ids } } : {};
   if (source.kind === 'group') {

@@ -51,7 +51,10 @@ export async function assignRunner(
       ...(ownerExists ? [] : [ctx.prisma.runner.update({ where: { id: runner.id }, data: { sharding_key_id: ownership.projectIds[0] ?? project.id } })]),
     ]);
   } catch (err) {
-    if ((err as { code?: string }).code === 'P2002') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
+    const code = (err as { code?: string }).code;
+    if (code === 'P2002') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
+    // The runner was deleted by a concurrent request since the lookup.
+    if (code === 'P2003' || code === 'P2025') throw notFound('Runner');
     throw err;
   }
   return ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } });
@@ -86,5 +89,7 @@ export async function unassignRunner(
   // UnassignRunnerService: what the policy refuses everyone, admins hear in words.
   if (isOwnerProject) throw forbidden('You cannot unassign a runner from the owner project. Delete the runner instead');
   if (project.archived) throw forbidden("User not allowed to manage project's runners");
-  await ctx.prisma.runnerProject.delete({ where: { id: link.id } });
+  // A concurrent unassign may have won since the lookup: this caller then gets the 404.
+  const { count } = await ctx.prisma.runnerProject.deleteMany({ where: { id: link.id } });
+  if (count === 0) throw notFound('Runner');
 }

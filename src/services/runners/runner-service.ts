@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
 import type { Namespace, Project, Runner, RunnerManager } from '../../generated/prisma/client.js';
-import { forbidden, preconditionFailed, validationError } from '../../lib/errors.js';
+import { forbidden, notFound, preconditionFailed, validationError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import type { ProjectView, RunnerDetailsExtras } from '../../presenters/runner-details.js';
@@ -97,7 +97,13 @@ export async function updateRunner(ctx: AppContext, runner: Runner, input: Runne
   const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
   const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
   if (Object.keys(errors).length > 0) throw validationError(errors);
-  return ctx.prisma.runner.update({ where: { id: runner.id }, data });
+  return ctx.prisma.runner.update({ where: { id: runner.id }, data }).catch(goneRunner);
+}
+
+/** A runner deleted by a concurrent request between lookup and write is, by then, a 404 like any unknown runner. */
+function goneRunner(err: unknown): never {
+  if ((err as { code?: string }).code === 'P2025') throw notFound('Runner');
+  throw err;
 }
 
 /** `check_unmodified_since!`: a parsable If-Unmodified-Since older than the row → 412. */
@@ -120,7 +126,9 @@ export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: numb
   checkUnmodifiedSince(ifUnmodifiedSince, access.runner.updated_at);
   // runner_projects, runner_namespaces and runner_managers go with it (ON DELETE
   // CASCADE); jobs keep their history with runner_id set to NULL.
-  await ctx.prisma.runner.delete({ where: { id: access.runner.id } });
+  // A concurrent delete may have won since the lookup: that caller got the 204, this one the runner's 404.
+  const { count } = await ctx.prisma.runner.deleteMany({ where: { id: access.runner.id } });
+  if (count === 0) throw notFound('Runner');
 }
 
 export async function listRunnerManagers(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerManager[]> {
@@ -173,6 +181,6 @@ export async function resetAuthenticationToken(ctx: AppContext, access: RunnerAc
     groupIds: ownership.groupId !== null ? [ownership.groupId] : [],
     projectIds: ownership.projectIds,
   });
-  await ctx.prisma.runner.update({ where: { id: runner.id }, data: { token_digest: issued.digest, token_expires_at: expiresAt } });
+  await ctx.prisma.runner.update({ where: { id: runner.id }, data: { token_digest: issued.digest, token_expires_at: expiresAt } }).catch(goneRunner);
   return { token: issued.token, token_expires_at: expiresAt ? expiresAt.toISOString() : null };
 }

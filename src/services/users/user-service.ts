@@ -45,6 +45,7 @@ export async function findUserByIdOrUsername(ctx: AppContext, idOrUsername: stri
 const LISTABLE_STATES = ['active'];
 const USER_ORDER_COLUMNS = { id: 'id', name: 'name', username: 'username', created_at: 'created_at', updated_at: 'updated_at' } as const;
 
+// `admin_users` does not depend on the registration-token switch.
 const isAdmin = (viewer: User | null) => instanceAbilities(viewer, { allowRunnerRegistrationToken: false }).has('admin_users');
 
 /**
