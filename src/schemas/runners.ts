@@ -43,7 +43,7 @@ export const groupRunnerListQuery = z.object(filterShape);
 export type RunnerListQuery = z.output<typeof runnerListQuery>;
 export type RunnerFilters = Omit<RunnerListQuery, 'page' | 'per_page'>;
 
-/** Route and query parameters of one request, merged as Grape's `params` (path wins). */
+/** Query, body and route parameters of one request, merged as Grape's `params` (the path wins). */
 export function requestParams(request: { params: unknown; query: unknown; body?: unknown }): Record<string, unknown> {
   const asObject = (v: unknown) => (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
   return { ...asObject(request.query), ...asObject(request.body), ...asObject(request.params) };
