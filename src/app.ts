@@ -6,12 +6,13 @@ import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
 import { SecretBox } from './lib/tokens.js';
 import { loggerOptions } from './lib/logger.js';
-import compat, { parseQuery } from './plugins/compat.js';
+import compat, { parseQuery, requestIdFrom } from './plugins/compat.js';
 import errorHandler from './plugins/error-handler.js';
 import auth from './plugins/auth.js';
 import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
 import { registerRoutes } from './routes/index.js';
+import { startRunnerCache } from './services/runner-cache/runner-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,8 +42,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     requestTimeout: opts.config.REQUEST_TIMEOUT_MS,
     connectionTimeout: opts.config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: 72_000,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID().replaceAll('-', ''),
+    // X-Request-Id is taken from the client only after sanitising (compat.ts).
+    requestIdHeader: false,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']) ?? crypto.randomUUID().replaceAll('-', ''),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 2048, ignoreTrailingSlash: true },
     trustProxy: false,
   });
@@ -54,15 +56,24 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     secrets: new SecretBox(opts.secretKey),
     log: app.log,
   };
-  await app.register(
-    fp(async (instance) => { instance.decorate("ctx", ctx); }, { name: "app-context" }),
-  );
-  await app.register(errorHandler);
-  await app.register(compat);
-  await app.register(rateLimit);
-  await app.register(auth);
-  await app.register(routeTable);
-  await registerRoutes(app);
-  for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
+  // Runner and token caches + their LISTEN connection (src/services/runner-cache);
+  // closed with the app, which also writes the coalesced heartbeats.
+  const runnerCache = await startRunnerCache(ctx);
+  app.addHook('onClose', async () => runnerCache.close());
+  try {
+    await app.register(
+      fp(async (instance) => { instance.decorate("ctx", ctx); }, { name: "app-context" }),
+    );
+    await app.register(errorHandler);
+    await app.register(compat);
+    await app.register(rateLimit);
+    await app.register(auth);
+    await app.register(routeTable);
+    await registerRoutes(app);
+    for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
+  } catch (err) {
+    await runnerCache.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }

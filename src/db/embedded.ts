@@ -54,8 +54,19 @@ function isPostmasterOf(pid: number, pgDir: string): boolean {
   if (!isAlive(pid)) return false;
   if (!hasProc()) return true;
   const argv = commandLine(pid);
-  if (!argv) return false;
-  return path.basename(argv[0] ?? '').startsWith('postgres') && argv.includes(pgDir);
+  if (!argv || !path.basename(argv[0] ?? '').startsWith('postgres')) return false;
+  const d = argv.indexOf('-D');
+  const dir = d >= 0 ? argv[d + 1] : undefined;
+  return dir !== undefined && samePath(dir, pgDir);
+}
+
+/** Equal after resolving symlinks (the previous boot may have named DATA_DIR differently). */
+function samePath(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return path.resolve(a) === path.resolve(b);
+  }
 }
 
 /**

@@ -12,6 +12,45 @@ export interface PageSource<T> {
   items: (offset: number, limit: number) => Promise<T[]>;
 }
 
+/**
+ * Capped counts of large lists, kept for a moment. A count of 10,001 rows
+ * reads 10,001 index entries (or heap rows, with filters no index covers) on
+ * every request; under load the same few lists are counted again and again.
+ * Counts of at least `minCached` are reused for `ttlMs` (so X-Total of a big
+ * list may lag by that much); smaller counts are cheap and always exact.
+ * Concurrent requests for the same key share one computation.
+ */
+export class CountCache {
+  private readonly entries = new Map<string, { value: number; expires: number }>();
+  private readonly pending = new Map<string, Promise<number>>();
+
+  constructor(
+    readonly ttlMs = 1_000,
+    readonly minCached = 1_000,
+    private readonly maxEntries = 1_000,
+  ) {}
+
+  get(key: string, compute: () => Promise<number>): Promise<number> {
+    const hit = this.entries.get(key);
+    if (hit && hit.expires > Date.now()) return Promise.resolve(hit.value);
+    const running = this.pending.get(key);
+    if (running) return running;
+    const promise = compute()
+      .then((value) => {
+        this.entries.delete(key);
+        if (value >= this.minCached) {
+          // Oldest first: Map keeps insertion order.
+          while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+          this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
+        }
+        return value;
+      })
+      .finally(() => this.pending.delete(key));
+    this.pending.set(key, promise);
+    return promise;
+  }
+}
+
 export function baseUrl(request: FastifyRequest, externalUrl?: string): string {
   if (externalUrl) return externalUrl.replace(/\/+$/, '');
   const proto = (request.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || request.protocol;

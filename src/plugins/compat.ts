@@ -13,6 +13,18 @@ export const QS_OPTIONS: qs.IParseOptions = { depth: 3, arrayLimit: 1000, parame
 
 export const parseQuery = (str: string) => qs.parse(str, QS_OPTIONS) as Record<string, unknown>;
 
+/**
+ * A client's X-Request-Id as Rails' ActionDispatch::RequestId keeps it: only
+ * word characters, `-` and `@`, at most 255 of them. It ends up in every log
+ * line and in the response, so nothing else from the client gets there.
+ * Undefined when nothing usable is left (a fresh id is generated then).
+ */
+export function requestIdFrom(header: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(header) ? header[0] : header;
+  const clean = (raw ?? '').replace(/[^\w\-@]/g, '').slice(0, 255);
+  return clean === '' ? undefined : clean;
+}
+
 async function compat(app: FastifyInstance) {
   // python-gitlab sends `Content-Type: application/json` with an empty body on
   // DELETE and bodiless POST; Fastify's own parser would answer 400.

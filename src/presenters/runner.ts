@@ -20,17 +20,29 @@ export function presentOptions(request: FastifyRequest, externalUrl: string | un
   return { baseUrl: baseUrl(request, externalUrl), now: Date.now() };
 }
 
+/** The user fields `created_by` (Entities::UserBasic) shows. */
+export type RunnerCreator = Pick<User, 'id' | 'username' | 'name' | 'state'>;
+
 /** What a runner entity needs besides the row, loaded in batches by the service. */
 export interface RunnerExtras {
   /** The creator, when it still exists (`created_by` is omitted otherwise). */
-  creator: User | null;
+  creator: RunnerCreator | null;
   /** The runner has a running or canceling job. */
   executing: boolean;
 }
 
+/** The runner columns the entity shows: what list queries select, instead of the whole row. */
+export type RunnerEntityRow = Pick<Runner, 'id' | 'description' | 'active' | 'runner_type' | 'name' | 'contacted_at' | 'created_at'>;
+
+/** One list item as the list query returns it: the row and its extras, loaded in the same statement. */
+export interface RunnerListItem {
+  runner: RunnerEntityRow;
+  extras: RunnerExtras;
+}
+
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-export function presentRunner(runner: Runner, extras: RunnerExtras, opts: PresentOptions) {
+export function presentRunner(runner: RunnerEntityRow, extras: RunnerExtras, opts: PresentOptions) {
   return {
     id: runner.id,
     description: runner.description,
@@ -47,6 +59,11 @@ export function presentRunner(runner: Runner, extras: RunnerExtras, opts: Presen
     status: runnerStatus(runner, opts.now),
     job_execution_status: extras.executing ? 'active' : 'idle',
   };
+}
+
+/** A page of list items (GET /runners, /runners/all, /projects/:id/runners, /groups/:id/runners). */
+export function presentRunnerItems(items: RunnerListItem[], opts: PresentOptions) {
+  return items.map((item) => presentRunner(item.runner, item.extras, opts));
 }
 
 export { iso, presentUserBasic };

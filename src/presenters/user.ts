@@ -8,7 +8,7 @@ import type { User } from '../generated/prisma/client.js';
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /** Entities::UserBasic: list items, member entries, runner `created_by`. */
-export function presentUserBasic(user: User, base: string) {
+export function presentUserBasic(user: Pick<User, 'id' | 'username' | 'name' | 'state'>, base: string) {
   return {
     id: user.id,
     username: user.username,

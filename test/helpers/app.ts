@@ -68,3 +68,36 @@ export async function createTestApp(
     },
   };
 }
+
+/**
+ * A second server instance on `t`'s database (own pool, own caches, own
+ * LISTEN connection), as when several instances share one PostgreSQL.
+ * Closing it leaves the database to `t`.
+ */
+export async function createPeerApp(t: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
+  const db = connectDatabase(t.dbUrl, { max: 5 });
+  const boot = await bootstrap(db, config);
+  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false });
+  await app.ready();
+  const ctx = app.ctx;
+  const api: TestApp['api'] = ({ token, headers, ...rest }) =>
+    app.inject({
+      ...rest,
+      headers: { ...(token === null ? {} : { 'private-token': token ?? ROOT_TOKEN }), ...(headers ?? {}) },
+    } as InjectOptions);
+  return {
+    app,
+    ctx,
+    db,
+    config,
+    dbUrl: t.dbUrl,
+    fx: new Fixtures(ctx),
+    rootToken: ROOT_TOKEN,
+    api,
+    close: async () => {
+      await app.close();
+      await db.close();
+    },
+  };
+}

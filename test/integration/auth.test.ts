@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../../src/generated/prisma/client.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -275,5 +276,33 @@ describe("routes with auth: 'optional'", () => {
   it('a bad token is still 401, not anonymous', async () => {
     const res = await get('/api/v4/probe/optional', { 'private-token': 'glpat-unknown-token-00000000' });
     expect(res.statusCode).toBe(401);
+  });
+});
+
+describe('credentials never reach the log', () => {
+  it('query tokens are redacted, headers and bodies are not logged', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logged = await createTestApp({ LOG_LEVEL: 'info' }, { extraPlugins: [probeRoutes], loggerStream: stream });
+    try {
+      const secret = logged.rootToken;
+      await logged.api({ method: 'GET', url: `/api/v4/probe/whoami?private_token=${secret}&sudo=root`, token: null });
+      await logged.api({ method: 'GET', url: `/api/v4/nope?token=${secret}&job_token=${secret}&access_token=${secret}`, token: null });
+      await logged.api({ method: 'GET', url: '/api/v4/probe/whoami', token: null, headers: { authorization: `Bearer ${secret}` } });
+      await logged.api({ method: 'POST', url: '/api/v4/probe/echo', payload: { description: secret, token: secret } });
+      await logged.api({ method: 'GET', url: '/api/v4/probe/errors/bug' });
+      const log = lines.join('');
+      expect(log).toContain('private_token=[REDACTED]');
+      expect(log).toContain('"url":"/api/v4/nope?token=[REDACTED]&job_token=[REDACTED]&access_token=[REDACTED]"');
+      expect(log).not.toContain(secret);
+      expect(log).not.toContain(secret.slice(6));
+    } finally {
+      await logged.close();
+    }
   });
 });

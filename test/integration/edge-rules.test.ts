@@ -282,6 +282,20 @@ describe('framework edges (runners-api.md §0.3)', () => {
     expect(res.headers['x-request-id']).toBe('req-abc-123');
   });
 
+  it('X-Request-Id is sanitised as Rails does: word characters, - and @, at most 255', async () => {
+    const cases: Array<[string, string | RegExp]> = [
+      ['abc def<script>', 'abcdefscript'],
+      ['user@host-1_x', 'user@host-1_x'],
+      ['x'.repeat(300), 'x'.repeat(255)],
+      ['<>"{}', /^[0-9a-f]{32}$/], // nothing usable left: a fresh id
+    ];
+    for (const [sent, echoed] of cases) {
+      const res = await t.api({ method: 'GET', url: '/api/v4/version', headers: { 'x-request-id': sent } });
+      if (typeof echoed === 'string') expect(res.headers['x-request-id']).toBe(echoed);
+      else expect(res.headers['x-request-id']).toMatch(echoed);
+    }
+  });
+
   it('X-Request-Id is generated when absent, on errors too', async () => {
     const a = await t.api({ method: 'GET', url: '/api/v4/version' });
     const b = await t.api({ method: 'GET', url: '/api/v4/no/such/route' });

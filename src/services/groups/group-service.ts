@@ -8,6 +8,7 @@ import type { NamespaceAbility } from '../../policies/namespace-policy.js';
 import type { CreateGroupInput, ListGroupsQuery, UpdateGroupInput } from '../../schemas/groups.js';
 import { authorize, findGroupFor } from '../namespaces/access-service.js';
 import { addError, groupNameErrors, pathErrors, rubyInspectErrors, slugify, visibilityRank, type FieldErrors } from './naming.js';
+import { jobsMayBeAvailable } from '../runner-cache/runner-cache.js';
 
 // Groups (lib/api/groups.rb): list, create (the creator becomes Owner),
 // update (name, description, visibility, shared runners and the runner
@@ -249,7 +250,7 @@ export async function updateGroup(ctx: AppContext, group: Namespace, can: Set<Na
   }
   if (Object.keys(errors).length) throw validationError(errors);
 
-  return ctx.prisma.$transaction(async (tx) => {
+  const updated = await ctx.prisma.$transaction(async (tx) => {
     if (setting !== undefined) await applySharedRunnersSetting(tx, group, setting);
     return tx.namespace.update({
       where: { id: group.id },
@@ -262,4 +263,7 @@ export async function updateGroup(ctx: AppContext, group: Namespace, can: Set<Na
       },
     });
   });
+  // Projects below may have changed shared_runners_enabled: runners told "no job" must look again.
+  if (setting !== undefined) await jobsMayBeAvailable(ctx);
+  return updated;
 }

@@ -1,12 +1,13 @@
-import crypto from 'node:crypto';
 import type { AppContext } from '../../context.js';
-import type { Namespace, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
+import type { Namespace, Runner, User } from '../../generated/prisma/client.js';
 import { newJobToken } from '../../lib/tokens.js';
-import { authenticateRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
+import { authenticatePoll, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
 import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 import { processPipeline } from '../pipelines/pipeline-processing.js';
 import type { JobOptions, PipelineConfig } from '../pipelines/pipeline-service.js';
 import { withTransaction, type Sql } from '../pipelines/transaction.js';
+import { runnerCache } from '../runner-cache/runner-cache.js';
+import { newQueueValue } from '../runner-cache/runner-token-cache.js';
 import { matchingJobs } from './job-matching.js';
 import { runnerQueues } from './runner-queue.js';
 import type { AssignedJob } from '../../presenters/job-request-response.js';
@@ -16,6 +17,14 @@ import type { AssignedJob } from '../../presenters/job-request-response.js';
 // with FOR UPDATE SKIP LOCKED, so runners polling at the same moment never
 // get the same job, and marked running at once (GitLab's legacy flow; the
 // runner's later `PUT state=running` is a touch).
+//
+// Most polls find nothing, and those are answered from memory: the runner
+// cache (src/services/runner-cache) knows the runner and remembers at which
+// pending-job epoch the database last had nothing for it. Only when the
+// epoch moved on (a job was queued somewhere, a project's runner settings
+// changed) or the runner changed does a poll read the database, and then in
+// one statement (runner + manager + "anything pending for it?"); the
+// hand-out transaction runs only when that says yes.
 
 export interface JobRequestInput {
   token: string;
@@ -30,33 +39,45 @@ export type JobRequestResult = { kind: 'job'; job: AssignedJob } | { kind: 'none
 const MAX_PICK_ATTEMPTS = 10;
 
 export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddress: string): Promise<JobRequestResult> {
-  const { runner, manager } = await authenticateRunner(ctx, input.token, {
-    systemId: input.system_id,
-    info: input.info,
-    ipAddress,
-    finishCreation: true,
-  });
-  const queues = runnerQueues(ctx);
+  const cache = runnerCache(ctx).runners;
+  const polled = await authenticatePoll(
+    ctx,
+    input.token,
+    { systemId: input.system_id, info: input.info, ipAddress, finishCreation: true },
+    // Without a valid "idle" answer this poll reads the database anyway: the runner is re-read in the same statement.
+    { refresh: (entry) => cache.idleValue(entry) === undefined },
+  );
+  const { runner, entry } = polled;
   if (!runner.active) {
     // A paused runner's value is never kept: once it is unpaused, the value
     // it holds is stale and its next poll looks at the database.
-    queues.forget(runner.id);
-    return { kind: 'none', lastUpdate: randomValue() };
+    if (entry) entry.idle = null;
+    return { kind: 'none', lastUpdate: newQueueValue() };
   }
-  if (input.last_update && input.last_update === queues.current(runner)) {
-    // Stay clear of the server's idle-connection timeout, which would cut a longer hold.
+  const idle = entry ? cache.idleValue(entry) : undefined;
+  if (idle !== undefined) {
+    if (input.last_update !== idle) return { kind: 'none', lastUpdate: idle };
+    // GitLab's long polling (Workhorse): hold a poll whose value is current
+    // until it changes or the hold ends. Stay clear of the server's
+    // idle-connection timeout, which would cut a longer hold.
     const holdMs = Math.min(ctx.config.JOB_REQUEST_LONG_POLL_SECONDS * 1000, ctx.config.REQUEST_TIMEOUT_MS - 5000);
-    if (holdMs <= 0) return { kind: 'none', lastUpdate: input.last_update };
-    await queues.waitForTick(holdMs);
-    if (input.last_update === queues.current(runner)) return { kind: 'none', lastUpdate: input.last_update };
+    const deadline = Date.now() + holdMs;
+    const unchanged = () => cache.isCurrent(entry!) && cache.idleValue(entry!) === idle;
+    // Wake-ups are shared by all held polls: one that concerns another runner just resumes the wait.
+    while (unchanged() && Date.now() < deadline && !cache.closed) await cache.waitForChange(deadline - Date.now());
+    if (unchanged()) return { kind: 'none', lastUpdate: idle };
+    // Something changed during the hold: look again (and authenticate again: the change may be a revoked token).
+    return requestJob(ctx, { ...input, last_update: undefined }, ipAddress);
   }
-  const lastUpdate = queues.ensure(runner);
-  const assigned = await assignJob(ctx, runner, manager);
-  if (!assigned) return { kind: 'none', lastUpdate };
+  if (!polled.pendingJob) {
+    return { kind: 'none', lastUpdate: entry ? cache.rememberIdle(entry, polled.epochBeforeQuery) : newQueueValue() };
+  }
+  const assigned = await assignJob(ctx, runner, polled.groupId, polled.managerId);
+  // No "idle" memo here: the candidates were locked by concurrent polls (whose
+  // transactions may still roll back) or dropped.
+  if (!assigned) return { kind: 'none', lastUpdate: newQueueValue() };
   return { kind: 'job', job: await loadAssignedJob(ctx, assigned, runner) };
 }
-
-const randomValue = () => crypto.randomBytes(16).toString('hex');
 
 interface Assignment {
   jobId: number;
@@ -75,12 +96,6 @@ interface CandidateRow {
   build_timeout: number;
 }
 
-async function groupIdOf(ctx: AppContext, runner: Runner): Promise<number | null> {
-  if (runner.runner_type !== RUNNER_TYPE_IDS.group_type) return null;
-  const link = await ctx.prisma.runnerNamespace.findUnique({ where: { runner_id: runner.id } });
-  return link?.namespace_id ?? null;
-}
-
 /** GitLab's bucketed count of a project's jobs running on instance runners ("+Inf" for other runner types). */
 async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number): Promise<string> {
   if (runner.runner_type !== RUNNER_TYPE_IDS.instance_type) return '+Inf';
@@ -93,13 +108,10 @@ async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number)
   return n >= 5 ? '5+' : String(n);
 }
 
-async function assignJob(ctx: AppContext, runner: Runner, manager: RunnerManager): Promise<Assignment | null> {
-  const match = matchingJobs(runner, await groupIdOf(ctx, runner));
-  // Most polls find nothing: answer those with one plain query instead of a
-  // transaction (a job queued meanwhile changes the queue value, so the
-  // runner's next poll looks again).
-  const any = await ctx.pool.query(`SELECT 1 FROM jobs j JOIN projects p ON p.id = j.project_id WHERE ${match.where} LIMIT 1`, match.values);
-  if (any.rowCount === 0) return null;
+async function assignJob(ctx: AppContext, runner: Runner, groupId: number | null, managerId: () => Promise<number>): Promise<Assignment | null> {
+  const match = matchingJobs(runner, groupId);
+  // The job row references the manager: make sure it exists before the transaction.
+  const runnerManagerId = await managerId();
   const result = await withTransaction(ctx, async (sql) => {
     const finishedPipelines: number[] = [];
     for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {
@@ -137,7 +149,7 @@ async function assignJob(ctx: AppContext, runner: Runner, manager: RunnerManager
         `UPDATE jobs SET status = 'running', runner_id = $2, runner_manager_id = $3, started_at = now(),
            token_digest = $4, timeout = $5, trace = NULL, trace_checksum = NULL, updated_at = now()
          WHERE id = $1`,
-        [job.id, runner.id, manager.id, ctx.secrets.digest(token), timeout],
+        [job.id, runner.id, runnerManagerId, ctx.secrets.digest(token), timeout],
       );
       await processPipeline(sql, job.pipeline_id);
       return {

@@ -9,6 +9,7 @@ import type { CreateProjectInput, UpdateProjectInput } from '../../schemas/proje
 import { authorize, groupAccessLevel, loadGroupFacts, loadProjectFacts } from '../namespaces/access-service.js';
 import { loadNamespaceNames } from '../groups/group-service.js';
 import { addError, pathErrors, projectNameErrors, slugify, visibilityRank, type FieldErrors } from '../groups/naming.js';
+import { jobsMayBeAvailable } from '../runner-cache/runner-cache.js';
 
 // Projects (lib/api/projects.rb): create in a group or personal namespace,
 // update the runner-related settings, and everything the project entity
@@ -215,7 +216,7 @@ export async function updateProject(
     project,
   );
   if (Object.keys(errors).length) throw validationError(errors);
-  return ctx.prisma.project.update({
+  const updated = await ctx.prisma.project.update({
     where: { id: project.id },
     data: {
       ...(input.name !== undefined ? { name: input.name } : {}),
@@ -227,4 +228,7 @@ export async function updateProject(
     },
     include: { namespace: true },
   });
+  // Runners that were told "no job" may now match this project's pending jobs.
+  if (input.shared_runners_enabled !== undefined || input.group_runners_enabled !== undefined) await jobsMayBeAvailable(ctx);
+  return updated;
 }

@@ -2,37 +2,47 @@ import type { AppContext } from '../../context.js';
 import type { Runner, RunnerManager } from '../../generated/prisma/client.js';
 import { apiError, forbidden } from '../../lib/errors.js';
 import { CREATION_STATE, RUNNER_TYPE_IDS } from '../runners/runner-core.js';
+import { anyMatchingJobSql } from '../jobs/job-matching.js';
+import {
+  changesStored,
+  detailsFromRequest,
+  detailsFromRow,
+  mergeDetails,
+  requestKey,
+  type RunnerInfo,
+  type StoredManagerDetails,
+} from '../runner-cache/manager-details.js';
+import { runnerCache } from '../runner-cache/runner-cache.js';
+import type { CachedRunner } from '../runner-cache/runner-token-cache.js';
+
+export { EXECUTOR_TYPES, type RunnerInfo } from '../runner-cache/manager-details.js';
 
 // `authenticate_runner!` (runner-protocol.md §8): find the runner by the body
 // `token` (expired tokens are not found → 403), then heartbeat the runner and
 // the runner manager for `system_id` (or '<legacy>').
+//
+// Two flavours:
+//  - authenticateRunner / heartbeatRunner (verify, reset_authentication_token):
+//    straight to the database, the manager is written before the answer.
+//  - authenticatePoll (jobs/request, the hot path): from the runner cache when
+//    possible. A plain contact is coalesced; a manager this instance has not
+//    written yet, changed details, a first contact or a finished creation are
+//    written before the answer (batched with concurrent polls).
 
 export const LEGACY_SYSTEM_XID = '<legacy>';
 
-export interface RunnerInfo {
-  name?: string;
-  version?: string;
-  revision?: string;
-  platform?: string;
-  architecture?: string;
-  executor?: string;
-  features?: Record<string, unknown>;
-  config?: Record<string, unknown>;
-  labels?: Record<string, unknown>;
-}
+/** A stored contacted_at older than this is refreshed at once, so `online` never lags (threshold: 2 h). */
+const STALE_CONTACT_MS = 60 * 60 * 1000;
 
-/** Ci::RunnerManager `executor_type` enum; any other executor name is stored as 'unknown'. */
-export const EXECUTOR_TYPES = [
-  'unknown', 'custom', 'shell', 'docker', 'docker-windows', 'docker-ssh', 'ssh', 'parallels',
-  'virtualbox', 'docker+machine', 'docker-ssh+machine', 'kubernetes', 'docker-autoscaler', 'instance',
-] as const;
+const isExpired = (runner: Pick<Runner, 'token_expires_at'>, now = Date.now()) =>
+  runner.token_expires_at !== null && runner.token_expires_at.getTime() < now;
 
 /** The runner for a runner token, or 403 {"message":"403 Forbidden"} (unknown, empty or expired). */
 export async function findRunnerByToken(ctx: AppContext, token: string | undefined): Promise<Runner> {
   if (!token) throw forbidden();
-  const runner = await ctx.prisma.runner.findUnique({ where: { token_digest: ctx.secrets.digest(token) } });
-  if (!runner) throw forbidden();
-  if (runner.token_expires_at && runner.token_expires_at.getTime() < Date.now()) throw forbidden();
+  const { rows } = await ctx.pool.query<Runner>('SELECT * FROM runners WHERE token_digest = $1', [ctx.secrets.digest(token)]);
+  const runner = rows[0];
+  if (!runner || isExpired(runner)) throw forbidden();
   return runner;
 }
 
@@ -58,38 +68,6 @@ export interface HeartbeatDetails {
   finishCreation?: boolean;
 }
 
-const present = (v: unknown): boolean => {
-  if (v === undefined || v === null || v === '') return false;
-  if (typeof v === 'object') return Object.keys(v).length > 0;
-  return true;
-};
-
-/**
- * What RunnerManager#heartbeat keeps from `get_runner_details_from_request`:
- * only the info keys that were sent and are non-blank (attributes_for_keys);
- * `config` is always written when `info` is sent (as {gpus} or {}). A null
- * field means "not sent, keep the stored value".
- */
-function managerDetails(info: RunnerInfo | undefined) {
-  if (!info || !present(info)) {
-    return { version: null, revision: null, platform: null, architecture: null, executor_type: null, config: null, runtime_features: null, labels: null };
-  }
-  const pick = (v: unknown) => (present(v) && typeof v === 'string' ? v : null);
-  const gpus = info.config?.gpus;
-  return {
-    version: pick(info.version),
-    revision: pick(info.revision),
-    platform: pick(info.platform),
-    architecture: pick(info.architecture),
-    executor_type: present(info.executor)
-      ? ((EXECUTOR_TYPES as readonly string[]).includes(info.executor!) ? info.executor! : 'unknown')
-      : null,
-    config: JSON.stringify(present(gpus) ? { gpus } : {}),
-    runtime_features: present(info.features) ? JSON.stringify(info.features) : null,
-    labels: present(info.labels) ? JSON.stringify(info.labels) : null,
-  };
-}
-
 /**
  * Ci::Runner#heartbeat + ensure_manager + RunnerManager#heartbeat, as one SQL
  * statement: it is atomic, survives any number of concurrent heartbeats of the
@@ -101,10 +79,10 @@ function managerDetails(info: RunnerInfo | undefined) {
 export async function heartbeatRunner(ctx: AppContext, runner: Runner, details: HeartbeatDetails): Promise<RunnerManager> {
   const now = new Date();
   const systemXid = details.systemId || LEGACY_SYSTEM_XID;
-  const m = managerDetails(details.info);
+  const m = detailsFromRequest(details.info, details.ipAddress);
   const { rows } = await ctx.pool.query<RunnerManager>(
     `WITH touched AS (
-       UPDATE runners SET contacted_at = $3,
+       UPDATE runners SET contacted_at = GREATEST(contacted_at, $3),
          creation_state = CASE WHEN $4::boolean THEN $5::int ELSE creation_state END
        WHERE id = $1 RETURNING id
      )
@@ -122,13 +100,13 @@ export async function heartbeatRunner(ctx: AppContext, runner: Runner, details: 
        config = COALESCE(EXCLUDED.config, rm.config),
        runtime_features = COALESCE(EXCLUDED.runtime_features, rm.runtime_features),
        labels = COALESCE(EXCLUDED.labels, rm.labels),
-       contacted_at = EXCLUDED.contacted_at,
+       contacted_at = GREATEST(rm.contacted_at, EXCLUDED.contacted_at),
        creation_state = EXCLUDED.creation_state,
        updated_at = EXCLUDED.updated_at
      RETURNING *`,
     [
       runner.id, systemXid, now, details.finishCreation === true, CREATION_STATE.finished,
-      m.version, m.revision, m.platform, m.architecture, m.executor_type, details.ipAddress ?? null,
+      m.version, m.revision, m.platform, m.architecture, m.executor_type, m.ip_address,
       m.config, m.runtime_features, m.labels,
     ],
   );
@@ -136,6 +114,12 @@ export async function heartbeatRunner(ctx: AppContext, runner: Runner, details: 
   if (!manager) throw forbidden();
   runner.contacted_at = now;
   if (details.finishCreation) runner.creation_state = CREATION_STATE.finished;
+  // The poll path compares later requests with what is stored now.
+  const entry = runnerCache(ctx).runners.entryById(runner.id);
+  if (entry) {
+    entry.managers.set(systemXid, { id: manager.id, details: detailsFromRow(manager), requestKey: null });
+    entry.storedContactedAt = now.getTime();
+  }
   return manager;
 }
 
@@ -145,12 +129,192 @@ export interface AuthenticatedRunner {
 }
 
 /**
- * `authenticate_runner!` for the endpoints that heartbeat (verify,
- * reset_authentication_token, jobs/request): 403 for a bad token, then the
- * runner and its manager are heartbeated with the request's info and IP.
+ * `authenticate_runner!` for verify and reset_authentication_token: 403 for
+ * a bad token, then the runner and its manager are heartbeated with the
+ * request's info and IP.
  */
 export async function authenticateRunner(ctx: AppContext, token: string | undefined, details: HeartbeatDetails): Promise<AuthenticatedRunner> {
   const runner = await findRunnerByToken(ctx, token);
   const manager = await heartbeatRunner(ctx, runner, details);
   return { runner, manager };
 }
+
+// ---------------------------------------------------------------------------
+// The poll path (POST /jobs/request).
+
+export interface PolledRunner {
+  runner: Runner;
+  groupId: number | null;
+  /** The cache entry (absent while the caches are off). */
+  entry: CachedRunner | undefined;
+  /**
+   * Set when the runner was read from the database by this request: whether
+   * a job it may take was pending at that moment. Undefined when the runner
+   * came from the cache (nothing was asked).
+   */
+  pendingJob: boolean | undefined;
+  /** The pending-job epoch read before the database was asked (for the "idle" memo). */
+  epochBeforeQuery: number;
+  /** The manager's id: known, or written now (a job hand-out needs the row). */
+  managerId: () => Promise<number>;
+}
+
+interface PollRow extends Runner {
+  group_id: number | null;
+  pending_job: boolean;
+  m_id: number | null;
+  m_version: string | null;
+  m_revision: string | null;
+  m_platform: string | null;
+  m_architecture: string | null;
+  m_executor_type: string | null;
+  m_ip_address: string | null;
+  m_config: unknown;
+  m_runtime_features: unknown;
+  m_labels: unknown;
+}
+
+/**
+ * Everything a poll needs from the database, in one statement: the runner
+ * (by digest), its group, the stored manager for `system_id`, and whether a
+ * job it may take is pending.
+ */
+const POLL_SQL = `
+SELECT r.*, rn.namespace_id AS group_id,
+       m.id AS m_id, m.version AS m_version, m.revision AS m_revision, m.platform AS m_platform,
+       m.architecture AS m_architecture, m.executor_type AS m_executor_type, m.ip_address AS m_ip_address,
+       m.config AS m_config, m.runtime_features AS m_runtime_features, m.labels AS m_labels,
+       ${anyMatchingJobSql()} AS pending_job
+FROM runners r
+LEFT JOIN runner_namespaces rn ON rn.runner_id = r.id
+LEFT JOIN runner_managers m ON m.runner_id = r.id AND m.system_xid = $2
+WHERE r.token_digest = $1`;
+
+function splitPollRow(row: PollRow): { runner: Runner; groupId: number | null; pendingJob: boolean; manager: { id: number; details: StoredManagerDetails } | null } {
+  const {
+    group_id, pending_job, m_id, m_version, m_revision, m_platform, m_architecture, m_executor_type, m_ip_address, m_config, m_runtime_features, m_labels,
+    ...runner
+  } = row;
+  const manager =
+    m_id === null
+      ? null
+      : {
+          id: m_id,
+          details: detailsFromRow({
+            version: m_version, revision: m_revision, platform: m_platform, architecture: m_architecture, executor_type: m_executor_type,
+            ip_address: m_ip_address, config: m_config, runtime_features: m_runtime_features, labels: m_labels,
+          }),
+        };
+  return { runner, groupId: group_id, pendingJob: pending_job, manager };
+}
+
+/**
+ * `authenticate_runner!(creation_state: :finished)` for jobs/request. From
+ * the cache, unless the runner is not cached, paused (an unpause must be
+ * seen at once), or `refresh` is set (the caller is about to ask the
+ * database anyway: the runner is re-read in the same statement, so whatever
+ * changed behind the cache's back is picked up).
+ */
+export async function authenticatePoll(
+  ctx: AppContext,
+  token: string | undefined,
+  details: HeartbeatDetails,
+  opts: { refresh?: (entry: CachedRunner) => boolean } = {},
+): Promise<PolledRunner> {
+  if (!token) throw forbidden();
+  const hub = runnerCache(ctx);
+  const cache = hub.runners;
+  const digest = ctx.secrets.digest(token);
+  const systemXid = details.systemId || LEGACY_SYSTEM_XID;
+  const now = Date.now();
+
+  let entry = cache.get(digest);
+  if (entry && isExpired(entry.runner, now)) throw forbidden();
+  let pendingJob: boolean | undefined;
+  const epochBeforeQuery = cache.epoch;
+
+  if (!entry || !entry.runner.active || opts.refresh?.(entry)) {
+    const generation = cache.beginLoad();
+    const { rows } = await ctx.pool.query<PollRow>(POLL_SQL, [digest, systemXid]);
+    const row = rows[0];
+    if (!row) {
+      if (entry) cache.evictRunners([entry.runner.id]);
+      throw forbidden();
+    }
+    const loaded = splitPollRow(row);
+    if (isExpired(loaded.runner, now)) throw forbidden();
+    pendingJob = loaded.pendingJob;
+    const fresh: CachedRunner = {
+      digest,
+      runner: loaded.runner,
+      groupId: loaded.groupId,
+      managers: new Map(),
+      storedContactedAt: loaded.runner.contacted_at?.getTime() ?? null,
+      idle: null,
+    };
+    if (loaded.manager) fresh.managers.set(systemXid, { id: loaded.manager.id, details: loaded.manager.details, requestKey: null });
+    entry = cache.put(fresh, generation) ? fresh : undefined;
+    if (!entry) return pollResult(ctx, fresh, undefined, systemXid, details, pendingJob, epochBeforeQuery, now);
+  }
+  return pollResult(ctx, entry, entry, systemXid, details, pendingJob, epochBeforeQuery, now);
+}
+
+/** Heartbeats (coalesced or written now) and builds the result. `entry` is undefined when the facts are not cached. */
+async function pollResult(
+  ctx: AppContext,
+  facts: CachedRunner,
+  entry: CachedRunner | undefined,
+  systemXid: string,
+  details: HeartbeatDetails,
+  pendingJob: boolean | undefined,
+  epochBeforeQuery: number,
+  now: number,
+): Promise<PolledRunner> {
+  const hub = runnerCache(ctx);
+  const runner = facts.runner;
+  const key = requestKey(details.info, details.ipAddress);
+  const stored = facts.managers.get(systemXid);
+  const finishCreation = details.finishCreation === true && runner.creation_state !== CREATION_STATE.finished;
+  const staleContact = facts.storedContactedAt === null || now - facts.storedContactedAt > STALE_CONTACT_MS;
+
+  let changed = false;
+  let update: ReturnType<typeof detailsFromRequest> | undefined;
+  if (!stored) changed = true;
+  else if (stored.requestKey !== key) {
+    update = detailsFromRequest(details.info, details.ipAddress);
+    changed = changesStored(update, stored.details);
+    if (!changed) stored.requestKey = key;
+  }
+
+  const at = new Date(now);
+  if (changed || finishCreation || staleContact) {
+    update ??= detailsFromRequest(details.info, details.ipAddress);
+    const managerId = await hub.heartbeats.writeNow({ runnerId: runner.id, systemXid, details: update, at, finishCreation });
+    // The runner was deleted since it was read: like a bad token.
+    if (managerId === null) {
+      if (entry) hub.runners.evictRunners([runner.id]);
+      throw forbidden();
+    }
+    facts.managers.set(systemXid, { id: managerId, details: mergeDetails(stored?.details ?? null, update), requestKey: key });
+    facts.storedContactedAt = now;
+    runner.contacted_at = at;
+    if (finishCreation) runner.creation_state = CREATION_STATE.finished;
+  } else {
+    hub.heartbeats.touch({ runnerId: runner.id, systemXid, details: NO_DETAILS, at, finishCreation: false });
+    facts.storedContactedAt = now;
+  }
+
+  const managerId = async (): Promise<number> => {
+    const known = facts.managers.get(systemXid);
+    if (known) return known.id;
+    const manager = await heartbeatRunner(ctx, runner, details);
+    return manager.id;
+  };
+  return { runner, groupId: facts.groupId, entry, pendingJob, epochBeforeQuery, managerId };
+}
+
+/** A contact that changes nothing but contacted_at. */
+const NO_DETAILS: StoredManagerDetails = Object.freeze({
+  version: null, revision: null, platform: null, architecture: null, executor_type: null,
+  ip_address: null, config: null, runtime_features: null, labels: null,
+});

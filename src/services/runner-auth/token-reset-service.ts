@@ -2,6 +2,8 @@ import type { AppContext } from '../../context.js';
 import type { Runner } from '../../generated/prisma/client.js';
 import { forbidden } from '../../lib/errors.js';
 import { computeTokenExpiry, issueRunnerToken, REGISTRATION_TYPE, RUNNER_TYPE_NAMES } from '../runners/runner-core.js';
+import { CACHE_CHANNEL } from '../runner-cache/notifications.js';
+import { runnerCache } from '../runner-cache/runner-cache.js';
 
 export interface ResetToken {
   token: string;
@@ -35,11 +37,18 @@ export async function resetRunnerToken(ctx: AppContext, runner: Runner, opts: { 
   if (!type) throw new Error(`Unknown runner_type ${runner.runner_type}`);
   const issued = issueRunnerToken(ctx, type, runner.registration_type === REGISTRATION_TYPE.authenticated_user);
   const expiresAt = await computeTokenExpiry(ctx, type, await runnerExpiryScope(ctx, runner));
-  const { count } = await ctx.prisma.runner.updateMany({
-    where: { id: runner.id, ...(opts.currentDigest ? { token_digest: opts.currentDigest } : {}) },
-    data: { token_digest: issued.digest, token_expires_at: expiresAt },
-  });
-  if (count === 0) throw forbidden();
+  // The swap and the NOTIFY that makes every instance drop the old token are
+  // one statement: either both happen or neither.
+  const { rowCount } = await ctx.pool.query(
+    `WITH swapped AS (
+       UPDATE runners SET token_digest = $2, token_expires_at = $3, updated_at = now()
+       WHERE id = $1 AND ($4::text IS NULL OR token_digest = $4) RETURNING id
+     )
+     SELECT pg_notify($5, 'r:' || id) FROM swapped`,
+    [runner.id, issued.digest, expiresAt, opts.currentDigest ?? null, CACHE_CHANNEL],
+  );
+  runnerCache(ctx).apply({ kind: 'runners', ids: [runner.id] });
+  if (rowCount === 0) throw forbidden();
   runner.token_digest = issued.digest;
   runner.token_expires_at = expiresAt;
   return { token: issued.token, token_expires_at: expiresAt };

@@ -4,6 +4,7 @@ import { checkUnmodifiedSince } from '../../lib/conditional-request.js';
 import { notFound } from '../../lib/errors.js';
 import { assertRunnerHasOwner, authenticateRunner, findRunnerByToken, heartbeatRunner, type HeartbeatDetails } from '../runner-auth/runner-auth-service.js';
 import { resetRunnerToken, type ResetToken } from '../runner-auth/token-reset-service.js';
+import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // What gitlab-runner does with its own token (runner-protocol.md §2–§4):
 // verify, reset it, unregister itself or one of its managers.
@@ -36,6 +37,8 @@ export async function unregisterRunner(ctx: AppContext, token: string, ifUnmodif
   checkUnmodifiedSince(ifUnmodifiedSince, runner.updated_at);
   // deleteMany: a concurrent unregister of the same runner is not an error.
   await ctx.prisma.runner.deleteMany({ where: { id: runner.id } });
+  // Its token must stop working on every instance, not only this one.
+  await runnersChanged(ctx, [runner.id]);
 }
 
 /** DELETE /runners/managers: removes one manager of the runner; the runner remains. */
@@ -52,4 +55,6 @@ export async function unregisterRunnerManager(
   if (!manager) throw notFound('Runner manager not found');
   checkUnmodifiedSince(ifUnmodifiedSince, manager.updated_at);
   await ctx.prisma.runnerManager.deleteMany({ where: { id: manager.id } });
+  // Instances that wrote this manager must not assume it still exists.
+  await runnersChanged(ctx, [runner.id]);
 }

@@ -8,6 +8,7 @@ import { authorize, projectAccessLevel, type ProjectWithNamespace } from '../nam
 import { findRunner, loadOwnership, loadRunnerFacts } from './runner-access-service.js';
 import { RUNNER_TYPE_NAMES } from './runner-core.js';
 import { checkUnmodifiedSince } from './runner-service.js';
+import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // Assigning an existing project runner to another project and taking it
 // away again (runners-api.md §4.11, §4.12). The project was already found
@@ -57,6 +58,8 @@ export async function assignRunner(
     if (code === 'P2003' || code === 'P2025') throw notFound('Runner');
     throw err;
   }
+  // The runner may now take this project's pending jobs.
+  await runnersChanged(ctx, [runner.id]);
   return ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } });
 }
 
@@ -91,5 +94,6 @@ export async function unassignRunner(
   if (project.archived) throw forbidden("User not allowed to manage project's runners");
   // A concurrent unassign may have won since the lookup: this caller then gets the 404.
   const { count } = await ctx.prisma.runnerProject.deleteMany({ where: { id: link.id } });
+  await runnersChanged(ctx, [runnerId]);
   if (count === 0) throw notFound('Runner');
 }

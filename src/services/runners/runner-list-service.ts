@@ -1,13 +1,13 @@
 import type { AppContext } from '../../context.js';
-import type { Namespace, Runner } from '../../generated/prisma/client.js';
+import type { Namespace } from '../../generated/prisma/client.js';
 import { apiError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
+import type { RunnerListItem } from '../../presenters/runner.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
 import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerScope } from '../../schemas/runners.js';
 import type { NamespacedId } from '../../schemas/common.js';
 import { authorize, findGroupFor, findProjectFor, type ProjectWithNamespace } from '../namespaces/access-service.js';
-import { getSettings } from '../settings/settings-service.js';
 import { runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
 
 // The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which
@@ -31,15 +31,15 @@ export function toFilterSpec(filters: RunnerFilters, allowedScopes: readonly Run
 }
 
 /** GET /runners: runners of the projects and groups the user manages; never instance runners, even for admins. */
-export function ownedRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): PageSource<Runner> {
+export function ownedRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): PageSource<RunnerListItem> {
   const spec = toFilterSpec(filters, RUNNER_STATUSES);
   return runnerPageSource(ctx, { kind: 'available_to_user', userId: actor.id }, spec);
 }
 
 /** GET /runners/all: admins only (403 {"message":"403 Forbidden"}), checked after the parameters. */
-export async function allRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): Promise<PageSource<Runner>> {
-  const settings = await getSettings(ctx);
-  authorize(instanceAbilities(actor, { allowRunnerRegistrationToken: settings.allow_runner_registration_token }), 'read_all_runners');
+export async function allRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): Promise<PageSource<RunnerListItem>> {
+  // read_all_runners does not depend on the registration-token setting: no settings read on this hot path.
+  authorize(instanceAbilities(actor, { allowRunnerRegistrationToken: false }), 'read_all_runners');
   return runnerPageSource(ctx, { kind: 'all' }, toFilterSpec(filters));
 }
 
@@ -68,11 +68,11 @@ export function groupRunnerSet(group: Namespace): RunnerSet {
   return { kind: 'group', groupIds: group.traversal_ids.length ? group.traversal_ids : [group.id], includeInstance: group.shared_runners_enabled };
 }
 
-export function projectRunnersSource(ctx: AppContext, project: ProjectWithNamespace, filters: RunnerFilters): PageSource<Runner> {
+export function projectRunnersSource(ctx: AppContext, project: ProjectWithNamespace, filters: RunnerFilters): PageSource<RunnerListItem> {
   return runnerPageSource(ctx, projectRunnerSet(project), toFilterSpec(filters));
 }
 
 /** The group list declares no `scope`; it never reaches here. */
-export function groupRunnersSource(ctx: AppContext, group: Namespace, filters: Omit<RunnerFilters, 'scope'>): PageSource<Runner> {
+export function groupRunnersSource(ctx: AppContext, group: Namespace, filters: Omit<RunnerFilters, 'scope'>): PageSource<RunnerListItem> {
   return runnerPageSource(ctx, groupRunnerSet(group), toFilterSpec(filters));
 }

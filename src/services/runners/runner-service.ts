@@ -18,6 +18,7 @@ import {
 } from './runner-core.js';
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
 import { latestManager, loadProjectViews, loadRunnerExtras } from './runner-view-service.js';
+import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // One runner by id: show, update, delete, managers, projects and token
 // reset (runners-api.md §4.3-4.9). Every function looks the runner up
@@ -97,7 +98,10 @@ export async function updateRunner(ctx: AppContext, runner: Runner, input: Runne
   const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
   const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
   if (Object.keys(errors).length > 0) throw validationError(errors);
-  return ctx.prisma.runner.update({ where: { id: runner.id }, data }).catch(goneRunner);
+  const updated = await ctx.prisma.runner.update({ where: { id: runner.id }, data }).catch(goneRunner);
+  // Paused, tags, access level, timeout…: every instance drops what it cached about the runner.
+  await runnersChanged(ctx, [runner.id]);
+  return updated;
 }
 
 /** A runner deleted by a concurrent request between lookup and write is, by then, a 404 like any unknown runner. */
@@ -128,6 +132,8 @@ export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: numb
   // CASCADE); jobs keep their history with runner_id set to NULL.
   // A concurrent delete may have won since the lookup: that caller got the 204, this one the runner's 404.
   const { count } = await ctx.prisma.runner.deleteMany({ where: { id: access.runner.id } });
+  // Its token must stop working on every instance, not only this one.
+  await runnersChanged(ctx, [access.runner.id]);
   if (count === 0) throw notFound('Runner');
 }
 
@@ -182,5 +188,7 @@ export async function resetAuthenticationToken(ctx: AppContext, access: RunnerAc
     projectIds: ownership.projectIds,
   });
   await ctx.prisma.runner.update({ where: { id: runner.id }, data: { token_digest: issued.digest, token_expires_at: expiresAt } }).catch(goneRunner);
+  // The old token must stop working on every instance.
+  await runnersChanged(ctx, [runner.id]);
   return { token: issued.token, token_expires_at: expiresAt ? expiresAt.toISOString() : null };
 }

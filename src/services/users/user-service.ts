@@ -7,6 +7,8 @@ import { apiError, conflict, forbidden, notFound, validationError } from '../../
 import { newPersonalAccessToken } from '../../lib/tokens.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
 import { addError, pathErrors, type FieldErrors } from '../groups/naming.js';
+import { CACHE_CHANNEL } from '../runner-cache/notifications.js';
+import { runnerCache } from '../runner-cache/runner-cache.js';
 
 export type PatLookup =
   | { kind: 'ok'; user: User; scopes: Scope[]; tokenId: number }
@@ -17,15 +19,57 @@ export type PatLookup =
 /** Today's date in UTC as YYYY-MM-DD; a PAT expires at the start of its expires_at day. */
 const todayUtc = () => new Date().toISOString().slice(0, 10);
 
+interface PatRow extends User {
+  token_id: number;
+  token_scopes: string[];
+  token_revoked: boolean;
+  /** expires_at as text: a `date` has no time zone, and pg would read it as local midnight. */
+  token_expires_on: string | null;
+}
+
+/**
+ * Every API call authenticates, so this is on every request's path: valid
+ * tokens come from the runner cache's token cache (5 s, evicted on every
+ * instance when revoked, see personalAccessTokenChanged/userChanged), and
+ * a lookup is one raw query (token + user). Expiry is checked on every use.
+ */
 export async function authenticatePersonalAccessToken(ctx: AppContext, token: string): Promise<PatLookup> {
-  const row = await ctx.prisma.personalAccessToken.findUnique({
-    where: { token_digest: ctx.secrets.digest(token) },
-    include: { user: true },
-  });
+  const digest = ctx.secrets.digest(token);
+  const pats = runnerCache(ctx).pats;
+  const today = todayUtc();
+  const cached = pats.get(digest);
+  if (cached) {
+    if (cached.expiresOn !== null && cached.expiresOn <= today) return { kind: 'expired' };
+    return { kind: 'ok', user: cached.user, scopes: cached.scopes as Scope[], tokenId: cached.tokenId };
+  }
+  const generation = pats.beginLoad();
+  const { rows } = await ctx.pool.query<PatRow>(
+    `SELECT u.*, t.id AS token_id, t.scopes AS token_scopes, t.revoked AS token_revoked, t.expires_at::text AS token_expires_on
+     FROM personal_access_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.token_digest = $1`,
+    [digest],
+  );
+  const row = rows[0];
   if (!row) return { kind: 'unknown' };
-  if (row.revoked) return { kind: 'revoked' };
-  if (row.expires_at && row.expires_at.toISOString().slice(0, 10) <= todayUtc()) return { kind: 'expired' };
-  return { kind: 'ok', user: row.user, scopes: row.scopes as Scope[], tokenId: row.id };
+  const { token_id, token_scopes, token_revoked, token_expires_on, ...user } = row;
+  if (token_revoked) return { kind: 'revoked' };
+  if (token_expires_on !== null && token_expires_on <= today) return { kind: 'expired' };
+  pats.put(digest, { tokenId: token_id, user, scopes: token_scopes, expiresOn: token_expires_on, cachedAt: Date.now() }, generation);
+  return { kind: 'ok', user, scopes: token_scopes as Scope[], tokenId: token_id };
+}
+
+/**
+ * Revokes a personal access token; it stops working on every instance at
+ * once (the NOTIFY goes out in the same statement as the change).
+ */
+export async function revokePersonalAccessToken(ctx: AppContext, tokenId: number): Promise<boolean> {
+  const { rowCount } = await ctx.pool.query(
+    `WITH revoked AS (UPDATE personal_access_tokens SET revoked = true WHERE id = $1 RETURNING id)
+     SELECT pg_notify($2, 't:' || id) FROM revoked`,
+    [tokenId, CACHE_CHANNEL],
+  );
+  runnerCache(ctx).apply({ kind: 'token', id: tokenId });
+  return (rowCount ?? 0) > 0;
 }
 
 export async function findUserByIdOrUsername(ctx: AppContext, idOrUsername: string): Promise<User | null> {

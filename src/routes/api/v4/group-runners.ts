@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
-import { presentOptions } from '../../../presenters/runner.js';
+import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import { parseInput } from '../../../schemas/common.js';
 import { groupRunnerListQuery, namespacedIdParams } from '../../../schemas/runners.js';
 import { findGroupForRunners, groupRunnersSource } from '../../../services/runners/runner-list-service.js';
-import { presentRunnerList } from '../../../services/runners/runner-view-service.js';
 
 // GET /groups/:id/runners (runners-api.md §4.13): the group's and its
 // ancestors' runners plus instance runners; `scope` is not a parameter here.
@@ -21,6 +20,6 @@ export default async function groupRunnerRoutes(app: FastifyInstance) {
     const query = parseInput(groupRunnerListQuery, request.query);
     const source = groupRunnersSource(ctx, group, query);
     const runners = await paginate(request, reply, query, { ...query, id: (request.params as { id: string }).id }, source, { externalUrl });
-    return presentRunnerList(ctx, runners, presentOptions(request, externalUrl));
+    return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
-import { presentOptions } from '../../../presenters/runner.js';
+import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import { parseInput } from '../../../schemas/common.js';
 import { namespacedIdParams, requestParams, runnerIdOfProjectParams, runnerListQuery } from '../../../schemas/runners.js';
 import { assignRunner, unassignRunner } from '../../../services/runners/project-runner-service.js';
@@ -23,7 +23,7 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
     const query = parseInput(runnerListQuery, request.query);
     const source = projectRunnersSource(ctx, project, query);
     const runners = await paginate(request, reply, query, { ...query, id: (request.params as { id: string }).id }, source, { externalUrl });
-    return presentRunnerList(ctx, runners, presentOptions(request, externalUrl));
+    return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 
   app.post('/projects/:id/runners', async (request, reply) => {

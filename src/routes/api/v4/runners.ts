@@ -3,7 +3,7 @@ import { linkUrl, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
 import { presentProjectView, presentRunnerDetails } from '../../../presenters/runner-details.js';
 import { presentRunnerManager } from '../../../presenters/runner-manager.js';
-import { presentOptions } from '../../../presenters/runner.js';
+import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import { atLeastOneOf, mutuallyExclusive, parseInput } from '../../../schemas/common.js';
 import {
   requestParams,
@@ -27,7 +27,7 @@ import {
   runnerProjectsSource,
   updateRunner,
 } from '../../../services/runners/runner-service.js';
-import { executingManagerIds, presentRunnerList } from '../../../services/runners/runner-view-service.js';
+import { executingManagerIds } from '../../../services/runners/runner-view-service.js';
 
 // User-authenticated /runners routes (runners-api.md §4.1-4.9). The
 // runner-token routes (POST/DELETE /runners, /runners/verify, …) live in
@@ -45,7 +45,7 @@ export default async function runnerRoutes(app: FastifyInstance) {
     const query = parseInput(runnerListQuery, request.query);
     const source = ownedRunnersSource(ctx, actor, query);
     const runners = await paginate(request, reply, query, query, source, { externalUrl });
-    return presentRunnerList(ctx, runners, presentOptions(request, externalUrl));
+    return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 
   app.get('/runners/all', async (request, reply) => {
@@ -53,7 +53,7 @@ export default async function runnerRoutes(app: FastifyInstance) {
     const query = parseInput(runnerListQuery, request.query);
     const source = await allRunnersSource(ctx, actor, query);
     const runners = await paginate(request, reply, query, query, source, { externalUrl });
-    return presentRunnerList(ctx, runners, presentOptions(request, externalUrl));
+    return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 
   app.get('/runners/:id', { config: manageRunner }, async (request) => {

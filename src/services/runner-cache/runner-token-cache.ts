@@ -1,0 +1,188 @@
+import crypto from 'node:crypto';
+import type { Runner } from '../../generated/prisma/client.js';
+import type { StoredManagerDetails } from './manager-details.js';
+
+// Runner facts by token digest, so that a poll (POST /jobs/request) that
+// finds nothing needs no database round trip at all:
+//
+//  - authentication: the runner row (active, token_expires_at, type, tags,
+//    run_untagged, access_level, maximum_timeout) and its group;
+//  - the managers this instance has written (to tell a new manager or
+//    changed details, which are written at once, from a plain contact,
+//    which is coalesced);
+//  - "idle": the pending-job epoch at which the database last said "nothing
+//    for you". The epoch is bumped whenever a job may have become available
+//    (a job queued, a project's runner settings changed) on this instance
+//    (synchronously) or on any other (NOTIFY); an unchanged epoch means the
+//    answer cannot have changed. Its random value doubles as GitLab's
+//    runner queue value (X-GitLab-Last-Update).
+//
+// Entries are dropped when the runner changes (see runner-cache.ts for the
+// events) and all at once when the notification connection is lost. A load
+// that raced with an eviction must not put back what it read before the
+// change: every load remembers the generation it started at.
+
+export interface StoredManager {
+  id: number;
+  /** What the database holds (as far as this instance wrote or read it). */
+  details: StoredManagerDetails;
+  /** The last request info + IP known to match `details`: a cheap equality check for the common case. */
+  requestKey: string | null;
+}
+
+export interface CachedRunner {
+  digest: string;
+  runner: Runner;
+  /** runner_namespaces.namespace_id of a group runner. */
+  groupId: number | null;
+  managers: Map<string, StoredManager>;
+  /** contacted_at as stored, or as it will be after the next flush (ms). */
+  storedContactedAt: number | null;
+  idle: { epoch: number; value: string } | null;
+}
+
+/** Bounded so that a fleet larger than memory allows still works (oldest entries go first). */
+const MAX_ENTRIES = 50_000;
+/** Evictions remembered for in-flight loads; beyond that every in-flight load is refused. */
+const MAX_EVICTION_MARKS = 10_000;
+
+export const newQueueValue = () => crypto.randomBytes(16).toString('hex');
+
+export class RunnerTokenCache {
+  private readonly byDigest = new Map<string, CachedRunner>();
+  private readonly digestById = new Map<number, string>();
+  private generation = 0;
+  private clearedAt = 0;
+  private readonly evictedAt = new Map<number, number>();
+  private waiters = new Set<() => void>();
+  /** False while invalidations could be missed (no LISTEN connection): nothing is served or stored. */
+  enabled = false;
+  /** The pending-job epoch (see above). */
+  epoch = 0;
+  /** Set on shutdown: held long polls end and no new hold starts. */
+  closed = false;
+
+  get size(): number {
+    return this.byDigest.size;
+  }
+
+  get(digest: string): CachedRunner | undefined {
+    return this.enabled ? this.byDigest.get(digest) : undefined;
+  }
+
+  /** Call before reading the database; pass the result to put(). */
+  beginLoad(): number {
+    return this.generation;
+  }
+
+  /** Stores a freshly loaded entry unless the runner was evicted (or everything cleared) since `loadGeneration`. */
+  put(entry: CachedRunner, loadGeneration: number): boolean {
+    if (!this.enabled || this.clearedAt > loadGeneration) return false;
+    if ((this.evictedAt.get(entry.runner.id) ?? -1) > loadGeneration) return false;
+    const previousDigest = this.digestById.get(entry.runner.id);
+    if (previousDigest !== undefined && previousDigest !== entry.digest) this.byDigest.delete(previousDigest);
+    this.byDigest.delete(entry.digest);
+    if (this.byDigest.size >= MAX_ENTRIES) this.dropOldest(Math.ceil(MAX_ENTRIES / 10));
+    this.byDigest.set(entry.digest, entry);
+    this.digestById.set(entry.runner.id, entry.digest);
+    return true;
+  }
+
+  /** True while `entry` is the one served for its digest (not evicted or replaced). */
+  isCurrent(entry: CachedRunner): boolean {
+    return this.byDigest.get(entry.digest) === entry;
+  }
+
+  evictRunners(ids: Iterable<number>): void {
+    this.generation++;
+    for (const id of ids) {
+      this.evictedAt.set(id, this.generation);
+      const digest = this.digestById.get(id);
+      if (digest !== undefined) {
+        this.byDigest.delete(digest);
+        this.digestById.delete(id);
+      }
+    }
+    if (this.evictedAt.size > MAX_EVICTION_MARKS) {
+      this.evictedAt.clear();
+      this.clearedAt = this.generation;
+    }
+    // A held long poll of an evicted runner (paused, deleted, retagged) must look again.
+    this.wakeAll();
+  }
+
+  clear(): void {
+    this.generation++;
+    this.clearedAt = this.generation;
+    this.evictedAt.clear();
+    this.byDigest.clear();
+    this.digestById.clear();
+    this.wakeAll();
+  }
+
+  /** Ids of all cached runners (for the periodic revalidation). */
+  cachedIds(): number[] {
+    return [...this.digestById.keys()];
+  }
+
+  entryById(id: number): CachedRunner | undefined {
+    const digest = this.digestById.get(id);
+    return digest === undefined ? undefined : this.byDigest.get(digest);
+  }
+
+  // -- the pending-job epoch ------------------------------------------------
+
+  /** A job may have become available to some runner: every "idle" answer is void. */
+  bumpEpoch(): void {
+    this.epoch++;
+    this.wakeAll();
+  }
+
+  /** The runner's queue value while its "idle" answer still holds. */
+  idleValue(entry: CachedRunner): string | undefined {
+    return entry.idle !== null && entry.idle.epoch === this.epoch ? entry.idle.value : undefined;
+  }
+
+  /** Records that the database had nothing for the runner at `epochBeforeQuery`; returns the queue value to send. */
+  rememberIdle(entry: CachedRunner, epochBeforeQuery: number): string {
+    const value = newQueueValue();
+    if (this.isCurrent(entry)) entry.idle = { epoch: epochBeforeQuery, value };
+    return value;
+  }
+
+  /** Resolves on the next epoch bump or eviction, or after `ms` (long polling). */
+  waitForChange(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
+  }
+
+  /** Server shutdown: release every held poll. */
+  shutdown(): void {
+    this.closed = true;
+    this.wakeAll();
+  }
+
+  wakeAll(): void {
+    if (this.waiters.size === 0) return;
+    const waiting = this.waiters;
+    this.waiters = new Set();
+    for (const wake of waiting) wake();
+  }
+
+  private dropOldest(n: number): void {
+    let left = n;
+    for (const [digest, entry] of this.byDigest) {
+      if (left-- <= 0) break;
+      this.byDigest.delete(digest);
+      this.digestById.delete(entry.runner.id);
+    }
+  }
+}
