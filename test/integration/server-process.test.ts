@@ -1,85 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
+import * as sp from '../helpers/server-process.js';
 
 // The server as a user runs it (README: `npm start` = `tsx src/server.ts`),
 // with an embedded PostgreSQL under a temporary DATA_DIR: first boot, the
 // root token banner, logs, SIGTERM, restart, and recovery after SIGKILL.
 // The tests build on each other and run in order.
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const BANNER = /Initial root personal access token \(shown once, save it now\): (\S+)/g;
 
-interface Server {
-  proc: ChildProcess;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
+type Server = sp.ServerProcess;
 let dataDir: string;
 const started: ChildProcess[] = [];
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const postmasterPid = (): number | undefined => {
-  const file = path.join(dataDir, 'postgres', 'postmaster.pid');
-  return fs.existsSync(file) ? Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0]!, 10) : undefined;
-};
-
-/** The node process running src/server.ts (tsx runs it as its child); it writes its pid into the data dir. */
-const serverPid = (): number => Number.parseInt(fs.readFileSync(path.join(dataDir, 'server.pid'), 'utf8'), 10);
-
-function spawnServer(port: number): Server {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
-  for (const key of ['DATABASE_URL', 'INITIAL_ROOT_TOKEN', 'SECRET_KEY', 'GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN', 'EXTERNAL_URL', 'NODE_OPTIONS']) delete env[key];
-  const proc = spawn(TSX, ['src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  return { proc, port, stdout: () => out, stderr: () => err, exit };
-}
-
-async function startServer(): Promise<Server> {
-  const server = spawnServer(await freePort());
-  let exited = false;
-  void server.exit.then(() => (exited = true));
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline && !exited) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${server.port}/-/readiness`);
-      if (res.status === 200) return server;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become ready.\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`);
-}
+const { isAlive, waitForDeath } = sp;
+const postmasterPid = () => sp.postmasterPid(dataDir);
+const serverPid = () => sp.serverPid(dataDir);
+const track = (s: Server) => (started.push(s.proc), s);
+const spawnServer = (port: number) => track(sp.spawnServer(dataDir, port));
+const startServer = async () => track(await sp.startServer(dataDir));
 
 const api = (server: Server, urlPath: string, headers: Record<string, string> = {}) =>
-  fetch(`http://127.0.0.1:${server.port}${urlPath}`, { headers });
-
-async function waitForDeath(pid: number, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return !isAlive(pid);
-}
+  fetch(`${server.url}${urlPath}`, { headers });
 
 beforeAll(() => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'server-process-'));
@@ -87,13 +32,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   // Only what this file started: the tsx processes, their servers, and the cluster in our data dir.
-  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  const pid = postmasterPid();
-  if (pid && isAlive(pid)) {
-    process.kill(pid, 'SIGINT');
-    await waitForDeath(pid);
-  }
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await sp.cleanupServers(dataDir, started);
 });
 
 describe('the server process', { timeout: 60_000 }, () => {

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../../src/db/embedded.js';
+
+// Runs src/server.ts as a separate process the README way (tsx, embedded
+// PostgreSQL under a DATA_DIR), for tests about boots, restarts and crashes.
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+export interface ServerProcess {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export async function waitForDeath(pid: number, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return !isAlive(pid);
+}
+
+export const postmasterPid = (dataDir: string): number | undefined => {
+  const file = path.join(dataDir, 'postgres', 'postmaster.pid');
+  return fs.existsSync(file) ? Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0]!, 10) : undefined;
+};
+
+/** The node process running src/server.ts (tsx runs it as its child); it writes its pid into the data dir. */
+export const serverPid = (dataDir: string): number => Number.parseInt(fs.readFileSync(path.join(dataDir, 'server.pid'), 'utf8'), 10);
+
+export function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}): ServerProcess {
+  const fullEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+  for (const key of ['DATABASE_URL', 'INITIAL_ROOT_TOKEN', 'SECRET_KEY', 'GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN', 'EXTERNAL_URL', 'NODE_OPTIONS']) delete fullEnv[key];
+  Object.assign(fullEnv, env);
+  const proc = spawn(TSX, ['src/server.ts'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return { proc, port, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Spawns the server and waits until /-/readiness answers 200. */
+export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const server = spawnServer(dataDir, await freePort(), env);
+  let exited = false;
+  void server.exit.then(() => (exited = true));
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(`${server.url}/-/readiness`);
+      if (res.status === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become ready.\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`);
+}
+
+/** Stops whatever a test left running in `dataDir`: its server processes and its PostgreSQL. */
+export async function cleanupServers(dataDir: string, procs: ChildProcess[]): Promise<void> {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  const pid = postmasterPid(dataDir);
+  if (pid && isAlive(pid)) {
+    process.kill(pid, 'SIGINT');
+    await waitForDeath(pid);
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
