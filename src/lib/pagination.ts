@@ -13,24 +13,24 @@ export interface PageSource<T> {
 }
 
 /**
- * Capped counts of large lists, kept for a moment. A count of 10,001 rows
- * reads 10,001 index entries (or heap rows, with filters no index covers) on
- * every request; under load the same few lists are counted again and again.
- * Counts of at least `minCached` are reused for `ttlMs` (so X-Total of a big
- * list may lag by that much); smaller counts are cheap and always exact.
- * Concurrent requests for the same key share one computation.
+ * Values that are expensive to compute and may be a moment old, e.g. the
+ * capped count of a big list: 10,001 index entries (or heap rows, with
+ * filters no index covers) on every request, while under load the same few
+ * lists are counted again and again. A value is reused for `ttlMs` when
+ * `keep(value)` says so (callers keep only what was expensive: small counts
+ * are cheap and stay exact). Concurrent requests for one key share one
+ * computation; a failed computation is not kept.
  */
-export class CountCache {
-  private readonly entries = new Map<string, { value: number; expires: number }>();
-  private readonly pending = new Map<string, Promise<number>>();
+export class ShortLivedCache<T> {
+  private readonly entries = new Map<string, { value: T; expires: number }>();
+  private readonly pending = new Map<string, Promise<T>>();
 
   constructor(
     readonly ttlMs = 1_000,
-    readonly minCached = 1_000,
     private readonly maxEntries = 1_000,
   ) {}
 
-  get(key: string, compute: () => Promise<number>): Promise<number> {
+  get(key: string, compute: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
     const hit = this.entries.get(key);
     if (hit && hit.expires > Date.now()) return Promise.resolve(hit.value);
     const running = this.pending.get(key);
@@ -38,8 +38,8 @@ export class CountCache {
     const promise = compute()
       .then((value) => {
         this.entries.delete(key);
-        if (value >= this.minCached) {
-          // Oldest first: Map keeps insertion order.
+        if (keep(value)) {
+          // Oldest first: a Map iterates in insertion order.
           while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
           this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
         }

@@ -93,29 +93,88 @@ export async function buildWorld(t: TestApp): Promise<World> {
   return { adminToken, group, project, otherProject, runners, assignableRunner, pipelineId: pipeline.id, jobId: job.id, member };
 }
 
+/** The parts of the world a request can damage, each as comparable JSON. */
+export type WorldState = Record<'runners' | 'registration' | 'branches' | 'structure', string>;
+
 /**
  * What must stay as built for the world's ids and tokens to keep meaning the
- * same: the objects exist, tokens are unchanged, links and memberships hold,
- * the admin token still works. A request that only adds rows leaves it equal,
- * so a suite rebuilds the world only when this changes.
+ * same: runners (existence, token, links), registration tokens, and the rest
+ * (group and projects, protected branches, memberships, the admin token, the
+ * job). A request that only adds rows leaves it equal.
  */
-export async function worldFingerprint(t: TestApp, w: World): Promise<string> {
+export async function worldState(t: TestApp, w: World): Promise<WorldState> {
   const runnerIds = [...Object.values(w.runners), w.assignableRunner].map((r) => r.runner.id);
-  const { rows } = await t.db.pool.query<{ f: string }>(
-    `SELECT json_build_object(
-       'runners', (SELECT json_agg(json_build_object('id', id, 'd', token_digest, 't', runner_type) ORDER BY id) FROM runners WHERE id = ANY($1)),
-       'links', (SELECT json_agg(json_build_object('r', runner_id, 'p', project_id) ORDER BY runner_id, project_id) FROM runner_projects WHERE runner_id = ANY($1)),
-       'groups', (SELECT json_agg(json_build_object('id', id, 'd', runners_token_digest, 'p', full_path, 'v', visibility) ORDER BY id) FROM namespaces WHERE id = $2),
-       'projects', (SELECT json_agg(json_build_object('id', id, 'd', runners_token_digest, 'a', archived, 'p', path_with_namespace, 'b', default_branch) ORDER BY id) FROM projects WHERE id = ANY($3)),
-       'branches', (SELECT json_agg(name ORDER BY name) FROM protected_branches WHERE project_id = ANY($3)),
-       'token', (SELECT json_agg(json_build_object('r', revoked, 'e', expires_at, 's', scopes)) FROM personal_access_tokens WHERE token_digest = $4),
-       'member', (SELECT json_agg(json_build_object('u', u.id, 's', u.state, 'a', u.admin, 'l', m.access_level)) FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = $2),
-       'root', (SELECT json_agg(json_build_object('s', state, 'a', admin)) FROM users WHERE username = 'root'),
-       'job', (SELECT json_agg(json_build_object('id', id, 'p', pipeline_id)) FROM jobs WHERE id = $5)
-     )::text AS f`,
+  const { rows } = await t.db.pool.query<WorldState>(
+    `SELECT
+       json_build_object(
+         'runners', (SELECT json_agg(json_build_object('id', id, 'd', token_digest, 't', runner_type) ORDER BY id) FROM runners WHERE id = ANY($1)),
+         'links', (SELECT json_agg(json_build_object('r', runner_id, 'p', project_id) ORDER BY runner_id, project_id) FROM runner_projects WHERE runner_id = ANY($1)),
+         'groups', (SELECT json_agg(json_build_object('r', runner_id, 'n', namespace_id) ORDER BY runner_id) FROM runner_namespaces WHERE runner_id = ANY($1))
+       )::text AS runners,
+       json_build_object(
+         'group', (SELECT runners_token_digest FROM namespaces WHERE id = $2),
+         'projects', (SELECT json_agg(runners_token_digest ORDER BY id) FROM projects WHERE id = ANY($3))
+       )::text AS registration,
+       (SELECT json_agg(json_build_object('p', project_id, 'n', name) ORDER BY project_id, name) FROM protected_branches WHERE project_id = ANY($3))::text AS branches,
+       json_build_object(
+         'groups', (SELECT json_agg(json_build_object('id', id, 'p', full_path, 'v', visibility, 'a', allow_runner_registration_token, 'e', runner_registration_enabled) ORDER BY id) FROM namespaces WHERE id = $2),
+         'projects', (SELECT json_agg(json_build_object('id', id, 'a', archived, 'p', path_with_namespace, 'b', default_branch, 'v', visibility, 'e', runner_registration_enabled) ORDER BY id) FROM projects WHERE id = ANY($3)),
+         'token', (SELECT json_agg(json_build_object('r', revoked, 'e', expires_at, 's', scopes)) FROM personal_access_tokens WHERE token_digest = $4),
+         'member', (SELECT json_agg(json_build_object('u', u.id, 's', u.state, 'a', u.admin, 'l', m.access_level)) FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = $2),
+         'root', (SELECT json_agg(json_build_object('s', state, 'a', admin)) FROM users WHERE username = 'root'),
+         'job', (SELECT json_agg(json_build_object('id', id, 'p', pipeline_id)) FROM jobs WHERE id = $5),
+         'settings', (SELECT json_agg(json_build_object('a', allow_runner_registration_token, 'v', valid_runner_registrars)) FROM application_settings)
+       )::text AS structure`,
     [runnerIds, w.group.id, [w.project.id, w.otherProject.id], t.ctx.secrets.digest(w.adminToken), w.jobId],
   );
-  return rows[0]!.f;
+  return rows[0]!;
+}
+
+/**
+ * Puts the world back after a request changed it, as cheaply as possible:
+ * new registration tokens are read back (they are stored encrypted), damaged
+ * runners are replaced, and anything else means a fresh world. Returns the
+ * world to use from now on and what was done.
+ */
+export async function repairWorld(t: TestApp, w: World, built: WorldState): Promise<{ world: World; state: WorldState; action: 'none' | 'repaired' | 'rebuilt' }> {
+  const now = await worldState(t, w);
+  if (now.runners === built.runners && now.registration === built.registration && now.branches === built.branches && now.structure === built.structure) {
+    return { world: w, state: built, action: 'none' };
+  }
+  if (now.structure !== built.structure) {
+    const fresh = await buildWorld(t);
+    return { world: fresh, state: await worldState(t, fresh), action: 'rebuilt' };
+  }
+  const next: World = { ...w, runners: { ...w.runners } };
+  if (now.registration !== built.registration) {
+    const decrypt = (e: string | null) => (e ? t.ctx.secrets.decrypt(e) : '');
+    const group = await t.ctx.prisma.namespace.findUniqueOrThrow({ where: { id: w.group.id } });
+    const [project, otherProject] = await Promise.all([w.project.id, w.otherProject.id].map((id) => t.ctx.prisma.project.findUniqueOrThrow({ where: { id } })));
+    next.group = { ...w.group, runnersToken: decrypt(group.runners_token_encrypted) };
+    next.project = { ...w.project, runnersToken: decrypt(project!.runners_token_encrypted) };
+    next.otherProject = { ...w.otherProject, runnersToken: decrypt(otherProject!.runners_token_encrypted) };
+  }
+  if (now.branches !== built.branches) {
+    // Back to exactly the default branch of each project, protected.
+    for (const p of [w.project, w.otherProject]) {
+      await t.ctx.prisma.protectedBranch.deleteMany({ where: { project_id: p.id, name: { not: p.default_branch } } });
+      await t.ctx.prisma.protectedBranch.upsert({
+        where: { project_id_name: { project_id: p.id, name: p.default_branch } },
+        create: { project_id: p.id, name: p.default_branch },
+        update: {},
+      });
+    }
+  }
+  if (now.runners !== built.runners) {
+    // Cheaper to replace all four than to find the one that changed.
+    next.runners = {
+      instance_type: await t.fx.runner({ type: 'instance_type' }),
+      group_type: await t.fx.runner({ group: w.group }),
+      project_type: await t.fx.runner({ projects: [w.project, w.otherProject] }),
+    };
+    next.assignableRunner = await t.fx.runner({ projects: [w.otherProject] });
+  }
+  return { world: next, state: await worldState(t, next), action: 'repaired' };
 }
 
 /**

@@ -259,7 +259,7 @@ job:
     expect(res.headers['x-gitlab-last-update']).toMatch(/^[0-9a-f]{32}$/);
     expect((await jobsOf(t, pipeline.id))[0]!.status).toBe('pending');
     // Unpaused, the runner gets the job on its next poll although it sends the value it got while paused.
-    await t.ctx.prisma.runner.update({ where: { id: runner.id }, data: { active: true } });
+    expect((await t.api({ method: 'PUT', url: `/api/v4/runners/${runner.id}`, payload: { paused: false } })).statusCode).toBe(200);
     expect((await sim.requestJob(token)).statusCode).toBe(201);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Namespace, Project } from '../../src/generated/prisma/client.js';
+import type { CacheEvent } from '../../src/services/runner-cache/notifications.js';
 import { runnerCache } from '../../src/services/runner-cache/runner-cache.js';
 import { revokePersonalAccessToken } from '../../src/services/users/user-service.js';
 import { createPeerApp, createTestApp, type TestApp } from '../helpers/app.js';
@@ -41,8 +42,11 @@ async function cachedRunner(project?: Project) {
   return { project: p, runner, token, simA, simB };
 }
 
-/** Resolves once `t` has received the next notification (start waiting before the change). */
-const nextEvent = (t: TestApp) => runnerCache(t.ctx).nextEvents(1);
+/** Resolves once `t` has received the notification of this kind (start waiting before the change). */
+const nextEvent = (t: TestApp, kind: CacheEvent['kind'], id?: number) =>
+  runnerCache(t.ctx).nextEvent(
+    (e) => e.kind === kind && (id === undefined || ('ids' in e && e.ids.includes(id)) || ('id' in e && e.id === id)),
+  );
 
 describe('token revocation across instances', () => {
   it('a token reset through one instance is refused by the other, and the new token works there', async () => {
@@ -93,7 +97,7 @@ describe('token revocation across instances', () => {
     const tokenId = (await a.ctx.prisma.personalAccessToken.findUniqueOrThrow({ where: { token_digest: a.ctx.secrets.digest(token) } })).id;
     expect((await b.api({ method: 'GET', url: '/api/v4/user', token })).statusCode).toBe(200);
     expect((await a.api({ method: 'GET', url: '/api/v4/user', token })).statusCode).toBe(200);
-    const notified = nextEvent(b);
+    const notified = nextEvent(b, 'token', tokenId);
     expect(await revokePersonalAccessToken(a.ctx, tokenId)).toBe(true);
     const revoked = await a.api({ method: 'GET', url: '/api/v4/user', token });
     expect(revoked.statusCode).toBe(401);
@@ -108,7 +112,7 @@ describe('jobs and runner changes across instances', () => {
   it('hands out a job queued through the other instance on the first poll after the notification', async () => {
     const { project, token, simB } = await cachedRunner();
     expect((await simB.requestJob(token)).statusCode).toBe(204); // answered from memory
-    const notified = nextEvent(b);
+    const notified = nextEvent(b, 'jobs');
     const pipeline = await createPipeline(a, project, singleJob('remote'));
     await notified;
     const res = await simB.requestJob(token);
@@ -127,13 +131,13 @@ describe('jobs and runner changes across instances', () => {
 
   it('a runner paused through one instance gets nothing from the other, and its job once unpaused', async () => {
     const { project, runner, token, simB } = await cachedRunner();
-    const paused = nextEvent(b);
+    const paused = nextEvent(b, 'runners', runner.id);
     expect((await a.api({ method: 'PUT', url: `/api/v4/runners/${runner.id}`, payload: { paused: true } })).statusCode).toBe(200);
     await paused;
     const pipeline = await createPipeline(a, project, singleJob());
     expect((await simB.requestJob(token)).statusCode).toBe(204);
     expect((await jobsOf(a, pipeline.id))[0]).toMatchObject({ status: 'pending', runner_id: null });
-    const unpaused = nextEvent(b);
+    const unpaused = nextEvent(b, 'runners', runner.id);
     expect((await a.api({ method: 'PUT', url: `/api/v4/runners/${runner.id}`, payload: { paused: false } })).statusCode).toBe(200);
     await unpaused;
     expect((await simB.requestJob(token)).statusCode).toBe(201);
@@ -144,7 +148,7 @@ describe('jobs and runner changes across instances', () => {
     await createPipeline(a, project, singleJob('tagged', { tags: ['docker'] }));
     expect((await simB.requestJob(token)).statusCode).toBe(204);
     expect((await simB.requestJob(token)).statusCode).toBe(204); // from memory
-    const changed = nextEvent(b);
+    const changed = nextEvent(b, 'runners', runner.id);
     expect((await a.api({ method: 'PUT', url: `/api/v4/runners/${runner.id}`, payload: { tag_list: ['docker'] } })).statusCode).toBe(200);
     await changed;
     expect(decodeJobResponse(await simB.requestJob(token)).job_info.name).toBe('tagged');
@@ -155,7 +159,7 @@ describe('jobs and runner changes across instances', () => {
     const other = await a.fx.project({ namespace: group });
     await createPipeline(a, other, singleJob('elsewhere'));
     expect((await simB.requestJob(token)).statusCode).toBe(204);
-    const assigned = nextEvent(b);
+    const assigned = nextEvent(b, 'runners', runner.id);
     expect((await a.api({ method: 'POST', url: `/api/v4/projects/${other.id}/runners`, payload: { runner_id: runner.id } })).statusCode).toBe(201);
     await assigned;
     expect(decodeJobResponse(await simB.requestJob(token)).job_info.name).toBe('elsewhere');
@@ -169,7 +173,7 @@ describe('jobs and runner changes across instances', () => {
     // Other tests' pending untagged jobs are taken first; drain until this runner has nothing.
     for (let i = 0; i < 10 && (await simB.requestJob(token)).statusCode === 201; i++);
     expect((await simB.requestJob(token)).statusCode).toBe(204);
-    const changed = nextEvent(b);
+    const changed = nextEvent(b, 'jobs');
     expect((await a.api({ method: 'PUT', url: `/api/v4/projects/${project.id}`, payload: { shared_runners_enabled: true } })).statusCode).toBe(200);
     await changed;
     expect(decodeJobResponse(await simB.requestJob(token)).job_info.name).toBe('shared');
@@ -198,12 +202,14 @@ describe('heartbeats and the safety nets', () => {
     expect(after.managers.find((m) => m.system_xid === DEFAULT_SYSTEM_ID)!.contacted_at!.getTime()).toBeGreaterThan(before.getTime());
   });
 
-  it('writes changed runner details at once', async () => {
+  it('writes changed runner details within a second, without waiting for the periodic flush', async () => {
     const { runner, token } = await cachedRunner();
     const sim = RunnerSimulator.forApp(b.app, { info: { ...shellInfo(), version: '20.0.1' } });
     expect((await sim.requestJob(token)).statusCode).toBe(204);
-    const managers = await a.api({ method: 'GET', url: `/api/v4/runners/${runner.id}/managers` });
-    expect(managers.json()).toEqual([expect.objectContaining({ system_id: DEFAULT_SYSTEM_ID, version: '20.0.1' })]);
+    await vi.waitFor(async () => {
+      const managers = await a.api({ method: 'GET', url: `/api/v4/runners/${runner.id}/managers` });
+      expect(managers.json()).toEqual([expect.objectContaining({ system_id: DEFAULT_SYSTEM_ID, version: '20.0.1' })]);
+    }, { timeout: 3000, interval: 100 });
   });
 
   it('after losing its notification connection an instance trusts no cached token, then caches again once reconnected', async () => {
@@ -219,10 +225,13 @@ describe('heartbeats and the safety nets', () => {
     expect(hub.runners.get(b.ctx.secrets.digest(fresh.token))).toBeDefined();
   });
 
-  it('the periodic revalidation drops a cached runner changed behind the server’s back', async () => {
+  it('the periodic revalidation drops a cached runner changed behind the server’s back, and keeps the others', async () => {
     const { runner, token, simB } = await cachedRunner();
+    const untouched = await cachedRunner();
     await a.ctx.prisma.runner.update({ where: { id: runner.id }, data: { token_expires_at: new Date(Date.now() - 1000) } });
     await runnerCache(b.ctx).revalidate();
+    expect(runnerCache(b.ctx).runners.get(b.ctx.secrets.digest(token))).toBeUndefined();
+    expect(runnerCache(b.ctx).runners.get(b.ctx.secrets.digest(untouched.token))).toBeDefined();
     expect((await simB.requestJob(token)).statusCode).toBe(403);
   });
 });

@@ -44,8 +44,10 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
     ctx,
     input.token,
     { systemId: input.system_id, info: input.info, ipAddress, finishCreation: true },
-    // Without a valid "idle" answer this poll reads the database anyway: the runner is re-read in the same statement.
-    { refresh: (entry) => cache.idleValue(entry) === undefined },
+    // Without a valid "idle" answer this poll reads the database anyway: the
+    // runner is re-read in the same statement. A paused runner gets nothing
+    // whatever is pending, so it never needs to (unpausing evicts it).
+    { refresh: (entry) => entry.runner.active && cache.idleValue(entry) === undefined },
   );
   const { runner, entry } = polled;
   if (!runner.active) {

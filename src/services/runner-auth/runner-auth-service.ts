@@ -2,7 +2,6 @@ import type { AppContext } from '../../context.js';
 import type { Runner, RunnerManager } from '../../generated/prisma/client.js';
 import { apiError, forbidden } from '../../lib/errors.js';
 import { CREATION_STATE, RUNNER_TYPE_IDS } from '../runners/runner-core.js';
-import { anyMatchingJobSql } from '../jobs/job-matching.js';
 import {
   changesStored,
   detailsFromRequest,
@@ -14,6 +13,7 @@ import {
 } from '../runner-cache/manager-details.js';
 import { runnerCache } from '../runner-cache/runner-cache.js';
 import type { CachedRunner } from '../runner-cache/runner-token-cache.js';
+import { loadPollRow, type PollRow } from './poll-loader.js';
 
 export { EXECUTOR_TYPES, type RunnerInfo } from '../runner-cache/manager-details.js';
 
@@ -159,37 +159,6 @@ export interface PolledRunner {
   managerId: () => Promise<number>;
 }
 
-interface PollRow extends Runner {
-  group_id: number | null;
-  pending_job: boolean;
-  m_id: number | null;
-  m_version: string | null;
-  m_revision: string | null;
-  m_platform: string | null;
-  m_architecture: string | null;
-  m_executor_type: string | null;
-  m_ip_address: string | null;
-  m_config: unknown;
-  m_runtime_features: unknown;
-  m_labels: unknown;
-}
-
-/**
- * Everything a poll needs from the database, in one statement: the runner
- * (by digest), its group, the stored manager for `system_id`, and whether a
- * job it may take is pending.
- */
-const POLL_SQL = `
-SELECT r.*, rn.namespace_id AS group_id,
-       m.id AS m_id, m.version AS m_version, m.revision AS m_revision, m.platform AS m_platform,
-       m.architecture AS m_architecture, m.executor_type AS m_executor_type, m.ip_address AS m_ip_address,
-       m.config AS m_config, m.runtime_features AS m_runtime_features, m.labels AS m_labels,
-       ${anyMatchingJobSql()} AS pending_job
-FROM runners r
-LEFT JOIN runner_namespaces rn ON rn.runner_id = r.id
-LEFT JOIN runner_managers m ON m.runner_id = r.id AND m.system_xid = $2
-WHERE r.token_digest = $1`;
-
 function splitPollRow(row: PollRow): { runner: Runner; groupId: number | null; pendingJob: boolean; manager: { id: number; details: StoredManagerDetails } | null } {
   const {
     group_id, pending_job, m_id, m_version, m_revision, m_platform, m_architecture, m_executor_type, m_ip_address, m_config, m_runtime_features, m_labels,
@@ -210,10 +179,9 @@ function splitPollRow(row: PollRow): { runner: Runner; groupId: number | null; p
 
 /**
  * `authenticate_runner!(creation_state: :finished)` for jobs/request. From
- * the cache, unless the runner is not cached, paused (an unpause must be
- * seen at once), or `refresh` is set (the caller is about to ask the
- * database anyway: the runner is re-read in the same statement, so whatever
- * changed behind the cache's back is picked up).
+ * the cache, unless the runner is not cached or `refresh` says the caller is
+ * about to ask the database anyway: then the runner is re-read in the same
+ * statement, so whatever changed behind the cache's back is picked up too.
  */
 export async function authenticatePoll(
   ctx: AppContext,
@@ -233,10 +201,11 @@ export async function authenticatePoll(
   let pendingJob: boolean | undefined;
   const epochBeforeQuery = cache.epoch;
 
-  if (!entry || !entry.runner.active || opts.refresh?.(entry)) {
+  const dbg = ((globalThis as any).__dbg ??= (() => { const c: Record<string, number> = {}; setInterval(() => { process.stderr.write('[dbg] ' + JSON.stringify(c) + ' size=' + hub.runners.size + ' enabled=' + hub.runners.enabled + ' epoch=' + hub.runners.epoch + '\n'); for (const k in c) c[k] = 0; }, 1000).unref(); return c; })());
+  dbg[!entry ? 'miss' : opts.refresh?.(entry) ? 'refresh' : 'hit'] = (dbg[!entry ? 'miss' : opts.refresh?.(entry) ? 'refresh' : 'hit'] ?? 0) + 1;
+  if (!entry || opts.refresh?.(entry)) {
     const generation = cache.beginLoad();
-    const { rows } = await ctx.pool.query<PollRow>(POLL_SQL, [digest, systemXid]);
-    const row = rows[0];
+    const row = await loadPollRow(ctx, digest, systemXid);
     if (!row) {
       if (entry) cache.evictRunners([entry.runner.id]);
       throw forbidden();
@@ -277,17 +246,22 @@ async function pollResult(
   const finishCreation = details.finishCreation === true && runner.creation_state !== CREATION_STATE.finished;
   const staleContact = facts.storedContactedAt === null || now - facts.storedContactedAt > STALE_CONTACT_MS;
 
-  let changed = false;
+  // Written before the answer (rare): a manager this instance knows nothing
+  // about (it may not exist yet: a job hand-out and GET …/managers need the
+  // row), a runner's first contact ever, or its creation finishing. Changed
+  // details and a contact that makes an offline runner online again are
+  // written within a second; plain contacts with the next flush.
+  const firstContact = runner.contacted_at === null && facts.storedContactedAt === null;
+  let detailsChanged = false;
   let update: ReturnType<typeof detailsFromRequest> | undefined;
-  if (!stored) changed = true;
-  else if (stored.requestKey !== key) {
+  if (stored && stored.requestKey !== key) {
     update = detailsFromRequest(details.info, details.ipAddress);
-    changed = changesStored(update, stored.details);
-    if (!changed) stored.requestKey = key;
+    detailsChanged = changesStored(update, stored.details);
+    if (!detailsChanged) stored.requestKey = key;
   }
 
   const at = new Date(now);
-  if (changed || finishCreation || staleContact) {
+  if (!stored || finishCreation || firstContact) {
     update ??= detailsFromRequest(details.info, details.ipAddress);
     const managerId = await hub.heartbeats.writeNow({ runnerId: runner.id, systemXid, details: update, at, finishCreation });
     // The runner was deleted since it was read: like a bad token.
@@ -296,13 +270,15 @@ async function pollResult(
       throw forbidden();
     }
     facts.managers.set(systemXid, { id: managerId, details: mergeDetails(stored?.details ?? null, update), requestKey: key });
-    facts.storedContactedAt = now;
     runner.contacted_at = at;
     if (finishCreation) runner.creation_state = CREATION_STATE.finished;
+  } else if (detailsChanged) {
+    hub.heartbeats.touch({ runnerId: runner.id, systemXid, details: update!, at, finishCreation: false }, { soon: true });
+    facts.managers.set(systemXid, { id: stored.id, details: mergeDetails(stored.details, update!), requestKey: key });
   } else {
-    hub.heartbeats.touch({ runnerId: runner.id, systemXid, details: NO_DETAILS, at, finishCreation: false });
-    facts.storedContactedAt = now;
+    hub.heartbeats.touch({ runnerId: runner.id, systemXid, details: NO_DETAILS, at, finishCreation: false }, { soon: staleContact });
   }
+  facts.storedContactedAt = now;
 
   const managerId = async (): Promise<number> => {
     const known = facts.managers.get(systemXid);

@@ -21,8 +21,10 @@ import type { ManagerDetailsUpdate } from './manager-details.js';
 // deadlock with another instance is retried.
 
 export const FLUSH_INTERVAL_MS = 10_000;
-/** Rows per statement; more pending rows are written in several statements. */
-const MAX_BATCH = 5000;
+/** Changed details and contacts that change a runner's status are written this soon. */
+export const SOON_MS = 1000;
+/** Rows per statement (and per transaction's row locks); more pending rows are written in several statements. */
+const MAX_BATCH = 1000;
 const DEADLOCK_RETRIES = 3;
 
 export interface ManagerHeartbeat {
@@ -93,6 +95,7 @@ export class HeartbeatWriter {
   private pending = new Map<string, Pending>();
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private soonTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -110,9 +113,16 @@ export class HeartbeatWriter {
     return this.pending.size;
   }
 
-  /** Remembers a contact; it is written with the next flush. */
-  touch(hb: ManagerHeartbeat): void {
+  /** Remembers a contact; it is written with the next flush, or within SOON_MS with `soon`. */
+  touch(hb: ManagerHeartbeat, opts: { soon?: boolean } = {}): void {
     this.add(hb);
+    if (opts.soon && !this.soonTimer && !this.closed) {
+      this.soonTimer = setTimeout(() => {
+        this.soonTimer = undefined;
+        void this.flush();
+      }, SOON_MS);
+      this.soonTimer.unref();
+    }
   }
 
   /** Writes the heartbeat (sharing the statement with whatever else is pending); resolves with the manager id, or null if the runner is gone. */
@@ -125,6 +135,7 @@ export class HeartbeatWriter {
 
   /** Writes everything pending; resolves when nothing queued before the call is left unwritten. */
   async flush(): Promise<void> {
+    if (this.pending.size === 0 && !this.writing) return;
     while (this.pending.size > 0 || this.writing) {
       if (this.writing) {
         await this.writing;
@@ -142,6 +153,7 @@ export class HeartbeatWriter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.soonTimer);
     await this.flush().catch((err) => this.log.error({ err }, 'runner heartbeats could not be written on shutdown'));
   }
 
@@ -203,7 +215,12 @@ export class HeartbeatWriter {
     ];
     for (let attempt = 1; ; attempt++) {
       try {
-        const { rows: written } = await this.pool.query<{ id: number; runner_id: number; system_xid: string }>(UPSERT_SQL, params);
+        // A named statement: planned once per connection, not on every write.
+        const { rows: written } = await this.pool.query<{ id: number; runner_id: number; system_xid: string }>({
+          name: 'runner-heartbeats',
+          text: UPSERT_SQL,
+          values: params,
+        });
         return new Map(written.map((r) => [keyOf(r.runner_id, r.system_xid), r.id]));
       } catch (err) {
         const code = (err as { code?: string }).code;

@@ -13,7 +13,7 @@ export const PAT_TTL_MS = 5000;
 const MAX_ENTRIES = 10_000;
 
 export interface CachedPat {
-  tokenId: number;
+  patId: number;
   user: User;
   scopes: string[];
   /** expires_at as YYYY-MM-DD, checked on every use. */
@@ -47,7 +47,7 @@ export class PatCache {
   put(digest: string, entry: CachedPat, loadGeneration: number): void {
     if (!this.enabled || this.clearedAt > loadGeneration) return;
     if ((this.evictedUsers.get(entry.user.id) ?? -1) > loadGeneration) return;
-    if ((this.evictedTokens.get(entry.tokenId) ?? -1) > loadGeneration) return;
+    if ((this.evictedTokens.get(entry.patId) ?? -1) > loadGeneration) return;
     if (this.byDigest.size >= MAX_ENTRIES) this.sweep(entry.cachedAt);
     this.byDigest.set(digest, entry);
   }
@@ -58,9 +58,9 @@ export class PatCache {
     this.trimMarks();
   }
 
-  evictToken(tokenId: number): void {
-    this.evictedTokens.set(tokenId, ++this.generation);
-    for (const [digest, e] of this.byDigest) if (e.tokenId === tokenId) this.byDigest.delete(digest);
+  evictToken(patId: number): void {
+    this.evictedTokens.set(patId, ++this.generation);
+    for (const [digest, e] of this.byDigest) if (e.patId === patId) this.byDigest.delete(digest);
     this.trimMarks();
   }
 

@@ -32,8 +32,7 @@ export class RunnerCacheHub {
   readonly heartbeats: HeartbeatWriter;
   private listener: CacheListener | undefined;
   private revalidateTimer: NodeJS.Timeout | undefined;
-  private eventCount = 0;
-  private eventWaiters: (() => void)[] = [];
+  private eventWaiters: ((event: CacheEvent) => boolean)[] = [];
 
   constructor(private readonly ctx: AppContext) {
     this.heartbeats = new HeartbeatWriter(ctx.pool, ctx.log);
@@ -91,15 +90,14 @@ export class RunnerCacheHub {
     }
   }
 
-  /** Test hook: resolves once `n` more notifications have arrived over LISTEN. */
-  nextEvents(n = 1): Promise<void> {
-    const target = this.eventCount + n;
+  /** Test hook: resolves when a notification matching `match` arrives over LISTEN. */
+  nextEvent(match: (event: CacheEvent) => boolean = () => true): Promise<void> {
     return new Promise((resolve) => {
-      const check = () => {
-        if (this.eventCount >= target) resolve();
-        else this.eventWaiters.push(check);
-      };
-      check();
+      this.eventWaiters.push((event) => {
+        if (!match(event)) return false;
+        resolve();
+        return true;
+      });
     });
   }
 
@@ -113,13 +111,11 @@ export class RunnerCacheHub {
     // transaction arrives after commit, which evicts anything a concurrent
     // poll may have loaded between the local eviction and the commit.
     this.apply(event);
-    this.eventCount++;
-    const waiting = this.eventWaiters;
-    this.eventWaiters = [];
-    for (const w of waiting) w();
+    if (this.eventWaiters.length) this.eventWaiters = this.eventWaiters.filter((waiter) => !waiter(event));
   }
 
   private setEnabled(on: boolean): void {
+    process.stderr.write(`[dbg] setEnabled ${on}\n`);
     this.runners.clear();
     this.runners.bumpEpoch();
     this.pats.clear();

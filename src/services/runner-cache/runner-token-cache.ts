@@ -79,8 +79,9 @@ export class RunnerTokenCache {
   put(entry: CachedRunner, loadGeneration: number): boolean {
     if (!this.enabled || this.clearedAt > loadGeneration) return false;
     if ((this.evictedAt.get(entry.runner.id) ?? -1) > loadGeneration) return false;
-    const previousDigest = this.digestById.get(entry.runner.id);
-    if (previousDigest !== undefined && previousDigest !== entry.digest) this.byDigest.delete(previousDigest);
+    // A reset token leaves the runner's old entry behind under the old key: drop it (and any older entry for this key).
+    const previous = this.digestById.get(entry.runner.id);
+    if (previous !== undefined) this.byDigest.delete(previous);
     this.byDigest.delete(entry.digest);
     if (this.byDigest.size >= MAX_ENTRIES) this.dropOldest(Math.ceil(MAX_ENTRIES / 10));
     this.byDigest.set(entry.digest, entry);

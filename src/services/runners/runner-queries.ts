@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { AppContext } from '../../context.js';
-import { CountCache, type PageSource } from '../../lib/pagination.js';
+import { ShortLivedCache, type PageSource } from '../../lib/pagination.js';
 import type { RunnerListItem } from '../../presenters/runner.js';
 import type { RunnerScope } from '../../schemas/runners.js';
 import { AccessLevel } from '../../policies/access-levels.js';
@@ -8,21 +8,22 @@ import { EXECUTING_JOB_STATUSES, ONLINE_CONTACT_TIMEOUT_MS, RUNNER_TYPE_IDS, STA
 
 // The SQL behind every runner list (runners-api.md §4.1, 4.2, 4.10, 4.13),
 // shaped for 100,000 runners (issue 5; plans checked by
-// test/integration/list-query-plans.test.ts):
+// test/integration/list-query-plans.test.ts, measurements in the perf notes):
 //
-// - The page is found on ids alone, then joined back to its rows ("deferred
-//   join"): without filters, OFFSET 50,000 walks the primary key index only,
-//   never the table.
+// - The instance-wide list walks the primary key in id order: a page is one
+//   range scan from its first id, and that id is found on ids alone (an
+//   index-only scan without filters), so OFFSET never fetches skipped rows.
+// - Other lists are driven by a small set of ids (runner_projects and each
+//   group's runner_namespaces merged in id order, the user's memberships,
+//   the managers matching version_prefix); runners is read by primary key
+//   for filters and for the page only.
 // - One statement returns the page with everything the entity shows: the
-//   creator (LEFT JOIN users) and job_execution_status (EXISTS on
-//   jobs(runner_id, status)).
-// - Project and group lists are a UNION of one index-ordered branch per
-//   source (runner_projects, each group's runner_namespaces, instance
-//   runners), which PostgreSQL merges in id order and stops after the page.
-// - version_prefix finds the managers through runner_managers(version,
-//   runner_id) (versionFilterSql).
-// - Counts stop at a LIMIT, as GitLab's count_with_limit, and large ones are
-//   kept for a second (runnerCounts).
+//   creator (LEFT JOIN users) and job_execution_status (a jobs(runner_id,
+//   status) probe per listed runner).
+// - version_prefix reads runner_managers(version, runner_id) alone
+//   (versionManagersSql).
+// - Counts stop at a LIMIT, as GitLab's count_with_limit; big counts and the
+//   positions deep pages start from are kept for a second (runnerPageSource).
 
 /** Collects positional parameters while a query is assembled. */
 export class Sql {
@@ -72,39 +73,33 @@ export type RunnerSet =
  * merges the branches in id order (Merge Append + Unique), so a page stops
  * early and a count reads index entries only. One branch per group (not
  * `= ANY(groupIds)`), because only a single-key branch comes out in runner_id
- * order. The filters go into every branch (`where` builds them afresh for
- * each), so each branch joins runners by primary key in its own order instead
- * of the whole union being hashed against a scan of runners. UNION, not
- * UNION ALL: a runner in two sources is listed once, as GitLab's `from_union`.
+ * order. UNION, not UNION ALL: a runner in two sources is listed once, as
+ * GitLab's `from_union`.
  */
-function unionBranches(set: Extract<RunnerSet, { kind: 'project' | 'group' }>, sql: Sql, where: () => string[]): string[] {
-  const via = (link: string, alias: string, key: string, value: number) => {
-    const filters = where();
-    const k = sql.p(value);
-    return filters.length === 0
-      ? `SELECT ${alias}.runner_id AS id FROM ${link} ${alias} WHERE ${alias}.${key} = ${k}`
-      : `SELECT ${alias}.runner_id AS id FROM ${link} ${alias} JOIN runners r ON r.id = ${alias}.runner_id WHERE ${alias}.${key} = ${k} AND ${filters.join(' AND ')}`;
-  };
+function unionBranches(sql: Sql, set: Extract<RunnerSet, { kind: 'project' | 'group' }>): string[] {
   const branches: string[] = [];
-  if (set.kind === 'project') branches.push(via('runner_projects', 'rp', 'project_id', set.projectId));
-  for (const groupId of new Set(set.groupIds)) branches.push(via('runner_namespaces', 'rn', 'namespace_id', groupId));
-  if (set.includeInstance) {
-    const filters = [`r.runner_type = ${RUNNER_TYPE_IDS.instance_type}`, ...where()];
-    branches.push(`SELECT r.id FROM runners r WHERE ${filters.join(' AND ')}`);
+  if (set.kind === 'project') branches.push(`SELECT rp.runner_id AS id FROM runner_projects rp WHERE rp.project_id = ${sql.p(set.projectId)}`);
+  for (const groupId of new Set(set.groupIds)) {
+    branches.push(`SELECT rn.runner_id AS id FROM runner_namespaces rn WHERE rn.namespace_id = ${sql.p(groupId)}`);
   }
+  if (set.includeInstance) branches.push(`SELECT r0.id FROM runners r0 WHERE r0.runner_type = ${RUNNER_TYPE_IDS.instance_type}`);
   return branches;
 }
 
-/** Ci::Runner's `ci_available_runners` for a user: runners of projects they maintain and groups they own, with descendants. */
-function availableToUserSql(sql: Sql, userId: number): string {
+/**
+ * User#ci_available_runners: runners of the projects the user maintains and
+ * of the groups they own, with descendants, as ids (`id`). Driven from the
+ * user's memberships, so it grows with what the user manages, not with the
+ * number of runners.
+ */
+function availableToUserIdsSql(sql: Sql, userId: number): string {
   const maintainerProjects = projectsWithAccessSql(sql, userId, AccessLevel.MAINTAINER);
   const u = sql.p(userId);
-  return `r.id IN (
-        SELECT rp.runner_id FROM runner_projects rp WHERE rp.project_id IN (${maintainerProjects})
+  return `SELECT rp.runner_id AS id FROM runner_projects rp WHERE rp.project_id IN (${maintainerProjects})
         UNION
-        SELECT rn.runner_id FROM runner_namespaces rn WHERE rn.namespace_id IN (
+        SELECT rn.runner_id AS id FROM runner_namespaces rn WHERE rn.namespace_id IN (
           SELECT n.id FROM namespaces n WHERE n.kind = 'group'
-             AND n.traversal_ids && ARRAY(SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${u} AND gm.access_level >= ${AccessLevel.OWNER})))`;
+             AND n.traversal_ids && ARRAY(SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${u} AND gm.access_level >= ${AccessLevel.OWNER}))`;
 }
 
 /** The SQL meaning of a `scope`/`status`/`type` value (runners-api.md §1.2 filter table). */
@@ -173,27 +168,32 @@ export function prefixUpperBound(prefix: string): string | null {
 }
 
 /**
- * The manager lookup behind version_prefix, as a semi-join (`r.id IN`), not
- * GitLab's plain join: a runner with two matching managers is listed once, so
- * pages and X-Total stay consistent. The regex (anchored with ^, so what it
- * extracts is a prefix of the version) is the exact test; the range or the
- * version list only narrows which index entries are read.
+ * The runner ids (`SELECT m.runner_id …`, repeats possible) of the managers
+ * version_prefix matches. The regex, anchored with ^, extracts a prefix of
+ * the version, so every match starts with the value: the range or the
+ * version list only narrows which index entries are read, the regex decides.
+ * It is left out where it cannot reject anything: a value that is all of
+ * what its regex matches ("16." or "16.1.": digits, dot, digits, dot), since
+ * then every version starting with it matches.
  */
-function versionFilterSql(sql: Sql, prefix: string, lookup: VersionLookup): string {
+function versionManagersSql(sql: Sql, prefix: string, lookup: VersionLookup): string {
   const m = versionPrefixMatch(prefix);
+  const exact = new RegExp(`${m.regex}$`).test(m.value);
   const matches = (col: string) => `substring(${col} from ${sql.p(m.regex)}::text) = ${sql.p(m.value)}::text`;
   if (lookup === 'range') {
     const upper = prefixUpperBound(m.value);
-    const range = `m.version >= ${sql.p(m.value)}::text${upper === null ? '' : ` AND m.version < ${sql.p(upper)}::text`}`;
-    return `r.id IN (SELECT m.runner_id FROM runner_managers m WHERE ${range} AND ${matches('m.version')})`;
+    const where = [`m.version >= ${sql.p(m.value)}::text`];
+    if (upper !== null) where.push(`m.version < ${sql.p(upper)}::text`);
+    if (!exact || upper === null) where.push(matches('m.version'));
+    return `SELECT m.runner_id FROM runner_managers m WHERE ${where.join(' AND ')}`;
   }
-  return `r.id IN (SELECT m.runner_id FROM runner_managers m WHERE m.version = ANY(ARRAY(
+  return `SELECT m.runner_id FROM runner_managers m WHERE m.version = ANY(ARRAY(
       WITH RECURSIVE v(version) AS (
         (SELECT mv.version FROM runner_managers mv WHERE mv.version IS NOT NULL ORDER BY mv.version LIMIT 1)
         UNION ALL
         SELECT (SELECT mv.version FROM runner_managers mv WHERE mv.version > v.version ORDER BY mv.version LIMIT 1)
         FROM v WHERE v.version IS NOT NULL)
-      SELECT v.version FROM v WHERE v.version IS NOT NULL AND ${matches('v.version')})))`;
+      SELECT v.version FROM v WHERE v.version IS NOT NULL AND ${matches('v.version')}))`;
 }
 
 export interface RunnerFilterSpec {
@@ -206,30 +206,64 @@ export interface RunnerFilterSpec {
   versionPrefix?: string;
 }
 
-/** Filters in GitLab's order (scope → type → status → paused → version_prefix → tag_list), all AND-ed, over `runners r`. */
+/**
+ * Filters in GitLab's order (scope → type → status → paused → version_prefix
+ * → tag_list), all AND-ed, over `runners r`. version_prefix is a semi-join
+ * (`r.id IN`), not GitLab's plain join: a runner with two matching managers
+ * is listed once, so pages and X-Total stay consistent.
+ */
 function filterSql(sql: Sql, f: RunnerFilterSpec, now: number, lookup: VersionLookup): string[] {
   const where: string[] = [];
   if (f.scope) where.push(scopeSql(sql, f.scope, now));
   if (f.type) where.push(scopeSql(sql, f.type, now));
   if (f.status) where.push(scopeSql(sql, f.status, now));
   if (f.paused !== undefined) where.push(scopeSql(sql, f.paused ? 'paused' : 'active', now));
-  if (f.versionPrefix !== undefined) where.push(versionFilterSql(sql, f.versionPrefix, lookup));
+  if (f.versionPrefix !== undefined) where.push(`r.id IN (${versionManagersSql(sql, f.versionPrefix, lookup)})`);
   if (f.tagList && f.tagList.length > 0) where.push(`r.tag_list @> ${sql.p(f.tagList)}::text[]`);
   return where;
 }
 
 /**
- * `SELECT <id> FROM …`: the ids of the set after the filters, unordered and
- * unlimited. Touches the runners table only where a filter needs a column.
+ * Where a list's ids come from:
+ * - 'runners': a scan of `runners r` under `where` (the instance-wide list),
+ *   which can walk the primary key in id order;
+ * - 'driver': `ids`, a subquery of ids (`s.id`) from link tables or
+ *   managers, each looked up in runners by primary key.
  */
-function idsSql(sql: Sql, set: RunnerSet, filters: RunnerFilterSpec, now: number, lookup: VersionLookup): string {
+type IdSource = { kind: 'runners'; where: string[] } | { kind: 'driver'; ids: string };
+
+function idSource(sql: Sql, set: RunnerSet, filters: RunnerFilterSpec, now: number, lookup: VersionLookup): IdSource {
+  // Filters on a driving set of ids look each id up by primary key, in the
+  // driver's order (LIMIT 1 keeps the lateral subquery from being flattened
+  // into a join that PostgreSQL would rather run as a hash join over all runners).
+  const filtered = (driver: string, where: string[]): IdSource => ({
+    kind: 'driver',
+    ids:
+      where.length === 0
+        ? `SELECT s.id FROM ${driver}`
+        : `SELECT s.id FROM ${driver}
+      CROSS JOIN LATERAL (SELECT 1 FROM runners r WHERE r.id = s.id AND ${where.join(' AND ')} LIMIT 1) f`,
+  });
   if (set.kind === 'project' || set.kind === 'group') {
-    const branches = unionBranches(set, sql, () => filterSql(sql, filters, now, lookup));
-    if (branches.length === 0) return 'SELECT NULL::int AS id WHERE FALSE';
-    return `SELECT s.id FROM (${branches.join('\n      UNION ')}) s`;
+    return filtered(`(${unionBranches(sql, set).join('\n      UNION ')}) s`, filterSql(sql, filters, now, lookup));
   }
-  const where = set.kind === 'available_to_user' ? [availableToUserSql(sql, set.userId)] : [];
-  where.push(...filterSql(sql, filters, now, lookup));
+  if (set.kind === 'all' && filters.versionPrefix !== undefined) {
+    // The matching managers are few next to all runners: they drive, and
+    // runners is read only for the page (and for other filters).
+    const managers = versionManagersSql(sql, filters.versionPrefix, lookup);
+    return filtered(`(SELECT DISTINCT vm.runner_id AS id FROM (${managers}) vm) s`, filterSql(sql, { ...filters, versionPrefix: undefined }, now, lookup));
+  }
+  if (set.kind === 'available_to_user') return filtered(`(${availableToUserIdsSql(sql, set.userId)}) s`, filterSql(sql, filters, now, lookup));
+  return { kind: 'runners', where: filterSql(sql, filters, now, lookup) };
+}
+
+/**
+ * `SELECT <id> FROM …`: the ids of the set after the filters, unordered and
+ * unlimited; with `fromId` (a placeholder), only ids from that one on.
+ */
+function idsSql(source: IdSource, fromId?: string): string {
+  if (source.kind === 'driver') return fromId ? `SELECT a.id FROM (${source.ids}) a WHERE a.id >= ${fromId}` : source.ids;
+  const where = fromId ? [...source.where, `r.id >= ${fromId}`] : source.where;
   return `SELECT r.id FROM runners r${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
 }
 
@@ -242,24 +276,70 @@ export interface RunnerListSqlOptions {
 /** GitLab's count_with_limit: counts at most `limit` runners. */
 export function runnerCountSql(set: RunnerSet, filters: RunnerFilterSpec, limit: number, opts: RunnerListSqlOptions): SqlStatement {
   const sql = new Sql();
-  const ids = idsSql(sql, set, filters, opts.now, opts.versionLookup);
+  const ids = idsSql(idSource(sql, set, filters, opts.now, opts.versionLookup));
   return { text: `SELECT count(*)::int AS n FROM (${ids} LIMIT ${sql.p(limit)}) capped`, values: sql.params };
 }
+
+/** A known position in a list: the runner `id` is the `position`-th (0-based) of the list. */
+export interface ListAnchor {
+  id: number;
+  position: number;
+}
+
+const ENTITY_COLUMNS = 'r.id, r.description, r.active, r.runner_type, r.name, r.contacted_at, r.created_at, r.creator_id';
 
 /**
  * One page, id ascending (GitLab's default paginate order), with the
  * columns the entity shows, the creator and whether a job is executing.
+ * With `anchor`, the page is counted from the anchor instead of from the
+ * start of the list (see runnerAnchorsSql).
  */
-export function runnerPageSql(set: RunnerSet, filters: RunnerFilterSpec, offset: number, limit: number, opts: RunnerListSqlOptions): SqlStatement {
+export function runnerPageSql(
+  set: RunnerSet,
+  filters: RunnerFilterSpec,
+  offset: number,
+  limit: number,
+  opts: RunnerListSqlOptions & { anchor?: ListAnchor },
+): SqlStatement {
   const sql = new Sql();
-  const ids = idsSql(sql, set, filters, opts.now, opts.versionLookup);
+  const source = idSource(sql, set, filters, opts.now, opts.versionLookup);
+  const fromId = opts.anchor ? sql.p(opts.anchor.id) : undefined;
+  const skip = offset - (opts.anchor?.position ?? 0);
+  let rows: string;
+  if (source.kind === 'runners') {
+    // Read the page's rows in primary key order from its first id on: one
+    // range scan. The first id is found on ids alone (an index-only scan
+    // when no filter needs a column), so OFFSET never fetches skipped rows.
+    const where = fromId ? [...source.where, `r.id >= ${fromId}`] : [...source.where];
+    if (skip > 0) where.push(`r.id >= (${idsSql(source, fromId)} ORDER BY 1 OFFSET ${sql.p(skip)} LIMIT 1)`);
+    rows = `SELECT ${ENTITY_COLUMNS} FROM runners r${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.id LIMIT ${sql.p(limit)}`;
+  } else {
+    // Ids from elsewhere: page on ids, then fetch only the page's rows.
+    rows = `SELECT ${ENTITY_COLUMNS} FROM (${idsSql(source, fromId)} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
+      JOIN runners r ON r.id = page.id`;
+  }
+  // The job probe is a LATERAL … LIMIT 1 rather than EXISTS so that it stays
+  // one jobs(runner_id, status) lookup per listed runner; an EXISTS may be
+  // planned as a hash of every running job in the instance.
   const text = `SELECT r.id, r.description, r.active, r.runner_type, r.name, r.contacted_at, r.created_at,
          u.id AS creator_id, u.username AS creator_username, u.name AS creator_name, u.state AS creator_state,
-         EXISTS (SELECT 1 FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[])) AS executing
-    FROM (${ids} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(offset)}) page
-    JOIN runners r ON r.id = page.id
+         busy.id IS NOT NULL AS executing
+    FROM (${rows}) r
     LEFT JOIN users u ON u.id = r.creator_id
+    LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[]) LIMIT 1) busy ON TRUE
     ORDER BY r.id`;
+  return { text, values: sql.params };
+}
+
+/**
+ * Every `every`-th id of the list (positions 0, every, 2·every, …), id
+ * ascending: one pass over the list that later deep pages start from.
+ */
+export function runnerAnchorsSql(set: RunnerSet, filters: RunnerFilterSpec, every: number, opts: RunnerListSqlOptions): SqlStatement {
+  const sql = new Sql();
+  const ids = idsSql(idSource(sql, set, filters, opts.now, opts.versionLookup));
+  const text = `SELECT a.id FROM (SELECT l.id, row_number() OVER (ORDER BY l.id) - 1 AS position FROM (${ids}) l) a
+    WHERE a.position % ${sql.p(every)} = 0 ORDER BY a.id`;
   return { text, values: sql.params };
 }
 
@@ -280,8 +360,7 @@ interface PageRow {
 
 function toListItem(row: PageRow): RunnerListItem {
   const { creator_id, creator_username, creator_name, creator_state, executing, ...runner } = row;
-  const creator =
-    creator_id === null ? null : { id: creator_id, username: creator_username!, name: creator_name!, state: creator_state! };
+  const creator = creator_id === null ? null : { id: creator_id, username: creator_username!, name: creator_name!, state: creator_state! };
   return { runner, extras: { creator, executing } };
 }
 
@@ -296,7 +375,7 @@ const BYTEWISE_LOCALES: Record<string, RegExp> = {
 // (punctuation, case, spaces): a cheap second opinion on the name.
 const ORDER_PROBE = ['16.1.', '16.1/', '16.10', '16.1-', '16.1+', '161', '16 1', '16.1.0', 'a', 'B', 'b.', 'b-'];
 
-/** Decides 'range' or 'scan' for this database, once (runs a catalog query). */
+/** Decides 'range' or 'scan' for this database (one catalog query). */
 async function detectVersionLookup(pool: pg.Pool): Promise<VersionLookup> {
   const res = await pool.query<{ db: Record<string, unknown>; sorted: string[] }>(
     `SELECT to_jsonb(d) AS db, ARRAY(SELECT s FROM unnest($1::text[]) s ORDER BY s) AS sorted
@@ -308,21 +387,36 @@ async function detectVersionLookup(pool: pg.Pool): Promise<VersionLookup> {
   const provider = String(row.db.datlocprovider ?? 'c');
   // PostgreSQL 17+ names the builtin/ICU locale `datlocale`, 15–16 `daticulocale`.
   const locale = String(provider === 'c' ? row.db.datcollate : (row.db.datlocale ?? row.db.daticulocale ?? ''));
-  const bytewise = [...ORDER_PROBE].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const bytewise = [...ORDER_PROBE].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const named = BYTEWISE_LOCALES[provider]?.test(locale) ?? false;
   return named && row.sorted.join('\n') === bytewise.join('\n') ? 'range' : 'scan';
 }
 
+/**
+ * Counts from this size on are kept for COUNT_TTL (X-Total, X-Total-Pages and
+ * rel="last" of a big list may be that old); smaller ones are cheap and
+ * always exact.
+ */
+const CACHED_COUNT_MIN = 1_000;
+/**
+ * Pages at this offset or deeper start from a remembered position (the same
+ * threshold where GitLab stops counting): OFFSET n reads n index entries, an
+ * anchor at most ANCHOR_EVERY.
+ */
+export const DEEP_OFFSET = 10_000;
+const ANCHOR_EVERY = 1_000;
+
 interface PoolState {
   versionLookup?: Promise<VersionLookup>;
-  counts: CountCache;
+  counts: ShortLivedCache<number>;
+  anchors: ShortLivedCache<number[]>;
 }
 const poolStates = new WeakMap<pg.Pool, PoolState>();
 
 function poolState(pool: pg.Pool): PoolState {
   let state = poolStates.get(pool);
   if (!state) {
-    state = { counts: new CountCache() };
+    state = { counts: new ShortLivedCache<number>(1_000), anchors: new ShortLivedCache<number[]>(1_000, 100) };
     poolStates.set(pool, state);
   }
   return state;
@@ -339,22 +433,46 @@ export function versionLookupFor(pool: pg.Pool): Promise<VersionLookup> {
 }
 
 /**
- * One page source over a runner set and filters. Counts go through the
- * database's CountCache: counts of CountCache.minCached or more may be up to
- * a second old (X-Total, X-Total-Pages and rel="last" only; the items are
- * always read fresh); smaller counts are always exact.
+ * One page source over a runner set and filters.
+ * - Counts of CACHED_COUNT_MIN or more are reused for a second.
+ * - Pages at DEEP_OFFSET or deeper start from the nearest remembered
+ *   position (every ANCHOR_EVERY-th id of the list, found in one pass and
+ *   kept for a second), so they read at most ANCHOR_EVERY + limit index
+ *   entries instead of offset + limit. Such a page shows the rows at its
+ *   positions as of up to a second ago (rows deleted meanwhile before it
+ *   shift it by as many); the rows themselves are always read fresh.
+ *   Shallower pages are always exact.
  */
 export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: RunnerFilterSpec, now: number = Date.now()): PageSource<RunnerListItem> {
-  const lookup = () => (filters.versionPrefix === undefined ? Promise.resolve<VersionLookup>('range') : versionLookupFor(ctx.pool));
+  const state = poolState(ctx.pool);
+  const key = JSON.stringify([set, filters]);
+  const sqlOptions = async (): Promise<RunnerListSqlOptions> => ({
+    now,
+    versionLookup: filters.versionPrefix === undefined ? 'range' : await versionLookupFor(ctx.pool),
+  });
+  const anchorFor = async (offset: number): Promise<ListAnchor | undefined> => {
+    if (offset < DEEP_OFFSET) return undefined;
+    const anchors = await state.anchors.get(key, async () => {
+      const st = runnerAnchorsSql(set, filters, ANCHOR_EVERY, await sqlOptions());
+      const res = await ctx.pool.query<{ id: number }>(st.text, st.values);
+      return res.rows.map((r) => r.id);
+    });
+    const index = Math.min(Math.floor(offset / ANCHOR_EVERY), anchors.length - 1);
+    return index > 0 ? { id: anchors[index]!, position: index * ANCHOR_EVERY } : undefined;
+  };
   return {
     count: (limit) =>
-      poolState(ctx.pool).counts.get(JSON.stringify([set, filters, limit]), async () => {
-        const st = runnerCountSql(set, filters, limit, { now, versionLookup: await lookup() });
-        const res = await ctx.pool.query<{ n: number }>(st.text, st.values);
-        return res.rows[0]?.n ?? 0;
-      }),
+      state.counts.get(
+        `${key}|${limit}`,
+        async () => {
+          const st = runnerCountSql(set, filters, limit, await sqlOptions());
+          const res = await ctx.pool.query<{ n: number }>(st.text, st.values);
+          return res.rows[0]?.n ?? 0;
+        },
+        (n) => n >= CACHED_COUNT_MIN,
+      ),
     items: async (offset, limit) => {
-      const st = runnerPageSql(set, filters, offset, limit, { now, versionLookup: await lookup() });
+      const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
       const res = await ctx.pool.query<PageRow>(st.text, st.values);
       return res.rows.map(toListItem);
     },

@@ -40,7 +40,7 @@ export async function authenticatePersonalAccessToken(ctx: AppContext, token: st
   const cached = pats.get(digest);
   if (cached) {
     if (cached.expiresOn !== null && cached.expiresOn <= today) return { kind: 'expired' };
-    return { kind: 'ok', user: cached.user, scopes: cached.scopes as Scope[], tokenId: cached.tokenId };
+    return { kind: 'ok', user: cached.user, scopes: cached.scopes as Scope[], tokenId: cached.patId };
   }
   const generation = pats.beginLoad();
   const { rows } = await ctx.pool.query<PatRow>(
@@ -54,7 +54,7 @@ export async function authenticatePersonalAccessToken(ctx: AppContext, token: st
   const { token_id, token_scopes, token_revoked, token_expires_on, ...user } = row;
   if (token_revoked) return { kind: 'revoked' };
   if (token_expires_on !== null && token_expires_on <= today) return { kind: 'expired' };
-  pats.put(digest, { tokenId: token_id, user, scopes: token_scopes, expiresOn: token_expires_on, cachedAt: Date.now() }, generation);
+  pats.put(digest, { patId: token_id, user, scopes: token_scopes, expiresOn: token_expires_on, cachedAt: Date.now() }, generation);
   return { kind: 'ok', user, scopes: token_scopes as Scope[], tokenId: token_id };
 }
 

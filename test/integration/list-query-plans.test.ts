@@ -1,0 +1,245 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COUNT_LIMIT } from '../../src/lib/pagination.js';
+import {
+  DEEP_OFFSET,
+  runnerAnchorsSql,
+  runnerCountSql,
+  runnerPageSql,
+  versionLookupFor,
+  type RunnerFilterSpec,
+  type RunnerSet,
+  type SqlStatement,
+  type VersionLookup,
+} from '../../src/services/runners/runner-queries.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+// The runner lists at 100,000 runners (issue 5): every statement the list
+// endpoints run is planned without a sequential scan of runners (nor of
+// runner_managers for version_prefix), so its cost follows the page and the
+// matches, not the size of the fleet. The statements come from the same
+// builders the endpoints use. A few pages are also compared, through the
+// endpoints, with the plain SQL meaning of the list at this size.
+
+const RUNNERS = 100_000;
+const HOT_PROJECT = 1; // in team group 3001 ⊂ 2001 ⊂ 1001
+const HOT_GROUPS = [1001, 2001, 3001];
+
+let t: TestApp;
+let ownerId: number;
+
+/** A fleet shaped like bench/seed.ts, built set-based in one transaction (a few seconds). */
+async function seedFleet(pool: pg.Pool, rootId: number): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT setseed(0.42)');
+    // 10 top groups × 3 subgroups × 2 teams, 300 projects in the teams.
+    await c.query(`
+      INSERT INTO namespaces (id, kind, name, path, full_path, parent_id, traversal_ids)
+      SELECT 1000 + g, 'group', 'top-' || g, 'top-' || g, 'top-' || g, NULL, ARRAY[1000 + g] FROM generate_series(1, 10) g`);
+    await c.query(`
+      INSERT INTO namespaces (id, kind, name, path, full_path, parent_id, traversal_ids)
+      SELECT 2000 + (g - 1) * 3 + s, 'group', 'sub-' || s, 'sub-' || s, 'top-' || g || '/sub-' || s, 1000 + g,
+             ARRAY[1000 + g, 2000 + (g - 1) * 3 + s]
+      FROM generate_series(1, 10) g, generate_series(1, 3) s`);
+    await c.query(`
+      INSERT INTO namespaces (id, kind, name, path, full_path, parent_id, traversal_ids)
+      SELECT 3000 + ((g - 1) * 3 + s - 1) * 2 + k, 'group', 'team-' || k, 'team-' || k,
+             'top-' || g || '/sub-' || s || '/team-' || k, 2000 + (g - 1) * 3 + s,
+             ARRAY[1000 + g, 2000 + (g - 1) * 3 + s, 3000 + ((g - 1) * 3 + s - 1) * 2 + k]
+      FROM generate_series(1, 10) g, generate_series(1, 3) s, generate_series(1, 2) k`);
+    await c.query(`
+      INSERT INTO projects (id, namespace_id, name, path, path_with_namespace)
+      SELECT p, n.id, 'project-' || p, 'project-' || p, n.full_path || '/project-' || p
+      FROM generate_series(1, 300) p JOIN namespaces n ON n.id = 3001 + (p - 1) % 60`);
+    // Runners: 10 % instance, 30 % group, 60 % project; 1–4 tags; 40 % online,
+    // 25 % offline, 25 % stale, 10 % never contacted; 5 % paused.
+    await c.query(
+      `CREATE TEMP TABLE fleet ON COMMIT DROP AS
+       SELECT i AS id, CASE WHEN i % 10 = 0 THEN 1 WHEN i % 10 < 4 THEN 2 ELSE 3 END AS runner_type,
+              random() AS r_contact, random() AS r_when, random() AS r_owner, random() AS r_pick
+       FROM generate_series(1, $1::int) i`,
+      [RUNNERS],
+    );
+    await c.query(
+      `INSERT INTO runners (id, runner_type, description, name, active, tag_list, creator_id, token_digest, contacted_at, created_at, updated_at)
+       SELECT f.id, f.runner_type, 'runner ' || f.id, 'gitlab-runner', random() >= 0.05,
+              ARRAY(SELECT t FROM unnest(ARRAY['docker', 'linux', 'amd64', 'kubernetes', 'aws', 'build', 'arm64', 'gpu']) WITH ORDINALITY u(t, n)
+                    WHERE random() < (ARRAY[0.3, 0.3, 0.2, 0.12, 0.1, 0.1, 0.08, 0.02])[n]),
+              CASE WHEN f.r_owner < 0.3 THEN $1::int END, md5('runner-' || f.id), c.contacted_at,
+              COALESCE(c.contacted_at, now()) - interval '30 days' * random(), now()
+       FROM fleet f
+       CROSS JOIN LATERAL (SELECT CASE WHEN f.r_contact < 0.40 THEN now() - f.r_when * interval '100 minutes'
+                                       WHEN f.r_contact < 0.65 THEN now() - interval '3 hours' - f.r_when * interval '6 days'
+                                       WHEN f.r_contact < 0.90 THEN now() - interval '8 days' - f.r_when * interval '300 days' END AS contacted_at) c`,
+      [rootId],
+    );
+    await c.query(`
+      INSERT INTO runner_namespaces (runner_id, namespace_id)
+      SELECT f.id, CASE WHEN f.r_owner < 0.2 THEN (ARRAY[1001, 2001, 3001])[1 + floor(f.r_pick * 3)::int]
+                        ELSE (SELECT array_agg(id ORDER BY id) FROM namespaces WHERE kind = 'group')[1 + floor(f.r_pick * 100)::int] END
+      FROM fleet f WHERE f.runner_type = 2`);
+    await c.query(
+      `INSERT INTO runner_projects (runner_id, project_id)
+       SELECT f.id, CASE WHEN f.r_owner < 0.02 THEN $1::int ELSE 1 + floor(f.r_pick * 300)::int END FROM fleet f WHERE f.runner_type = 3`,
+      [HOT_PROJECT],
+    );
+    // Managers for contacted runners (10 % two), versions 15–17.x.y.
+    await c.query(`
+      INSERT INTO runner_managers (runner_id, system_xid, version, contacted_at, creation_state)
+      SELECT r.id, 's_' || m || '_' || r.id,
+             (ARRAY['15', '16', '16', '17', '17'])[1 + floor(random() * 5)::int] || '.' || floor(random() * 12)::int || '.' || floor(random() * 6)::int,
+             r.contacted_at, 100
+      FROM runners r CROSS JOIN LATERAL generate_series(1, CASE WHEN r.id % 10 = 7 THEN 2 ELSE 1 END) m
+      WHERE r.contacted_at IS NOT NULL`);
+    // A few running jobs, so job_execution_status is not always "idle".
+    await c.query(`INSERT INTO pipelines (id, iid, project_id, ref, sha, before_sha) VALUES (1, 1, ${HOT_PROJECT}, 'main', repeat('a', 40), repeat('0', 40))`);
+    await c.query(`
+      INSERT INTO jobs (project_id, pipeline_id, name, stage, ref, status, runner_id)
+      SELECT ${HOT_PROJECT}, 1, 'job-' || j, 'test', 'main', CASE WHEN j % 2 = 0 THEN 'running' ELSE 'success' END, 1 + (j * 997) % ${RUNNERS}
+      FROM generate_series(1, 200) j`);
+    for (const table of ['namespaces', 'projects', 'runners', 'pipelines']) {
+      await c.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
+    }
+    await c.query('COMMIT');
+    // Statistics and the visibility map, as a database that has been running a while.
+    await c.query('VACUUM ANALYZE runners, runner_managers, runner_projects, runner_namespaces, jobs, namespaces, projects, users');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const root = await t.ctx.pool.query<{ id: number }>(`SELECT id FROM users WHERE username = 'root'`);
+  await seedFleet(t.ctx.pool, root.rows[0]!.id);
+  // GET /runners for someone who owns a top group and maintains one project elsewhere.
+  const owner = await t.fx.user();
+  ownerId = owner.user.id;
+  await t.ctx.pool.query('INSERT INTO group_members (group_id, user_id, access_level) VALUES (1002, $1, 50)', [ownerId]);
+  await t.ctx.pool.query('INSERT INTO project_members (project_id, user_id, access_level) VALUES (1, $1, 40)', [ownerId]);
+  await t.ctx.pool.query('ANALYZE group_members, project_members');
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Relations read by a Seq Scan anywhere in the plan. */
+function seqScans(plan: Record<string, unknown>, out: string[] = []): string[] {
+  if (plan['Node Type'] === 'Seq Scan') out.push(String(plan['Relation Name']));
+  for (const child of (plan.Plans as Record<string, unknown>[] | undefined) ?? []) seqScans(child, out);
+  return out;
+}
+
+async function planOf(st: SqlStatement): Promise<Record<string, unknown>> {
+  const res = await t.ctx.pool.query<{ 'QUERY PLAN': { Plan: Record<string, unknown> }[] }>(`EXPLAIN (FORMAT JSON) ${st.text}`, st.values);
+  return res.rows[0]!['QUERY PLAN'][0]!.Plan;
+}
+
+const SETS: [string, () => RunnerSet][] = [
+  ['GET /runners/all', () => ({ kind: 'all' })],
+  ['GET /projects/:id/runners', () => ({ kind: 'project', projectId: HOT_PROJECT, groupIds: HOT_GROUPS, includeInstance: true })],
+  ['GET /groups/:id/runners', () => ({ kind: 'group', groupIds: HOT_GROUPS.slice(0, 2), includeInstance: true })],
+  ['GET /runners', () => ({ kind: 'available_to_user', userId: ownerId })],
+];
+
+const FILTERS: [string, RunnerFilterSpec][] = [
+  ['no filter', {}],
+  ['tag_list=docker,linux&status=online', { status: 'online', tagList: ['docker', 'linux'] }],
+  ['tag_list=gpu', { tagList: ['gpu'] }],
+  ['version_prefix=16.1', { versionPrefix: '16.1' }],
+  ['version_prefix=16.1.0', { versionPrefix: '16.1.0' }],
+  ['type=project_type', { type: 'project_type' }],
+  ['paused=true', { paused: true }],
+  ['status=online', { status: 'online' }],
+  ['status=never_contacted', { status: 'never_contacted' }],
+  ['status=stale', { status: 'stale' }],
+];
+
+/**
+ * The one expected exception: counting a quarter of all runners (stale on the
+ * instance list) stops after COUNT_LIMIT + 1 matches, and a sequential scan
+ * under that LIMIT is the cheapest way to find them.
+ */
+const seqScanAllowed = (set: RunnerSet, f: RunnerFilterSpec, kind: string) => set.kind === 'all' && f.status === 'stale' && kind === 'count';
+
+describe('list statements at 100,000 runners', () => {
+  it('detects that this database orders text bytewise, so version_prefix uses an index range', async () => {
+    expect(await versionLookupFor(t.ctx.pool)).toBe('range');
+  });
+
+  for (const [endpoint, makeSet] of SETS) {
+    it(`${endpoint}: counts, pages (first, shallow, deep) and anchors never scan runners or runner_managers sequentially`, async () => {
+      const set = makeSet();
+      const problems: string[] = [];
+      for (const [label, filters] of FILTERS) {
+        const lookups: VersionLookup[] = filters.versionPrefix ? ['range', 'scan'] : ['range'];
+        for (const versionLookup of lookups) {
+          const opts = { now: Date.now(), versionLookup };
+          const statements: [string, SqlStatement][] = [
+            ['count', runnerCountSql(set, filters, COUNT_LIMIT + 1, opts)],
+            ['first page', runnerPageSql(set, filters, 0, 101, opts)],
+            ['page at offset 400', runnerPageSql(set, filters, 400, 101, opts)],
+            ['deep page from an anchor', runnerPageSql(set, filters, DEEP_OFFSET * 5 + 300, 101, { ...opts, anchor: { id: DEEP_OFFSET * 5, position: DEEP_OFFSET * 5 } })],
+            ['anchors', runnerAnchorsSql(set, filters, 1000, opts)],
+          ];
+          for (const [kind, st] of statements) {
+            const scanned = seqScans(await planOf(st)).filter((r) => r === 'runners' || (filters.versionPrefix !== undefined && r === 'runner_managers'));
+            if (scanned.length && !seqScanAllowed(set, filters, kind)) problems.push(`${label} [${versionLookup}] ${kind}: Seq Scan on ${scanned.join(', ')}`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  }
+});
+
+describe('list pages at 100,000 runners match the plain SQL meaning of the list', () => {
+  const get = async (url: string) => {
+    const res = await t.api({ method: 'GET', url });
+    expect(res.statusCode).toBe(200);
+    return { ids: (res.json() as { id: number }[]).map((r) => r.id), headers: res.headers };
+  };
+  const idsOf = async (text: string, values: unknown[] = []) => (await t.ctx.pool.query<{ id: number }>(text, values)).rows.map((r) => r.id);
+
+  it('a deep page of GET /runners/all (offset 50,000) is the same as ORDER BY id OFFSET 50000, with and without remembered positions', async () => {
+    const expected = await idsOf('SELECT id FROM runners ORDER BY id LIMIT 100 OFFSET 50000');
+    const first = await get('/api/v4/runners/all?per_page=100&page=501');
+    const again = await get('/api/v4/runners/all?per_page=100&page=501');
+    expect(first.ids).toEqual(expected);
+    expect(again.ids).toEqual(expected);
+    expect(first.headers['x-total']).toBeUndefined();
+    expect(first.headers['x-next-page']).toBe('502');
+  });
+
+  it('version_prefix=16.1 lists each runner with a 16.1.x manager once, and counts them', async () => {
+    const expected = await idsOf(
+      String.raw`SELECT DISTINCT runner_id AS id FROM runner_managers WHERE substring(version from '^\d+\.\d+\.') = '16.1.' ORDER BY 1`,
+    );
+    const page = await get('/api/v4/runners/all?version_prefix=16.1&per_page=100&page=2');
+    expect(page.ids).toEqual(expected.slice(100, 200));
+    expect(page.headers['x-total']).toBe(String(expected.length));
+  });
+
+  it('tag_list + status=online pages the matching runners in id order', async () => {
+    const expected = await idsOf(
+      `SELECT id FROM runners WHERE tag_list @> ARRAY['docker', 'linux'] AND contacted_at > now() - interval '2 hours' ORDER BY id LIMIT 50 OFFSET 50`,
+    );
+    expect((await get('/api/v4/runners/all?tag_list=docker,linux&status=online&per_page=50&page=2')).ids).toEqual(expected);
+  });
+
+  it('GET /projects/:id/runners merges project, ancestor-group and instance runners in id order', async () => {
+    const expected = await idsOf(
+      `SELECT id FROM runners WHERE id IN (SELECT runner_id FROM runner_projects WHERE project_id = $1)
+          OR id IN (SELECT runner_id FROM runner_namespaces WHERE namespace_id = ANY($2::int[])) OR runner_type = 1
+       ORDER BY id LIMIT 100 OFFSET 200`,
+      [HOT_PROJECT, HOT_GROUPS],
+    );
+    expect((await get(`/api/v4/projects/${HOT_PROJECT}/runners?per_page=100&page=3`)).ids).toEqual(expected);
+  });
+});
