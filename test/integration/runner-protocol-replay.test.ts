@@ -190,4 +190,26 @@ describe('gitlab-runner protocol replay', () => {
     expect(register.statusCode).toBe(403);
     expect(register.json()).toEqual({ message: '403 Forbidden - invalid token supplied' });
   });
+  it('a runner registered either way shows up in GET /runners/all, with its manager in GET /runners/:id/managers', async () => {
+    const sim = RunnerSimulator.forUrl(url);
+    const legacy = decodeTokenResponse(await sim.register(REGISTRATION_TOKEN, { description: 'legacy-listed' }));
+    expect((await sim.verify(legacy.token!)).statusCode).toBe(200);
+
+    const created = await t.api({ method: 'POST', url: '/api/v4/user/runners', payload: { runner_type: 'instance_type', description: 'glrt-listed' } });
+    expect(created.statusCode).toBe(201);
+    const glrt = created.json() as { id: number; token: string };
+    expect((await sim.verify(glrt.token)).statusCode).toBe(200);
+
+    const all = await t.api({ method: 'GET', url: '/api/v4/runners/all?per_page=100' });
+    expect(all.statusCode).toBe(200);
+    const listed = new Map((all.json() as { id: number; status: string }[]).map((r) => [r.id, r.status]));
+    for (const id of [legacy.id!, glrt.id]) {
+      expect(listed.get(id)).toBe('online');
+      const managers = await t.api({ method: 'GET', url: `/api/v4/runners/${id}/managers` });
+      expect(managers.statusCode).toBe(200);
+      expect(managers.json()).toEqual([
+        expect.objectContaining({ system_id: DEFAULT_SYSTEM_ID, version: '19.4.0', platform: 'linux', architecture: 'amd64', status: 'online', ip_address: '127.0.0.1' }),
+      ]);
+    }
+  });
 });
