@@ -18,21 +18,35 @@ export interface PageSource<T> {
  * filters no index covers) on every request, while under load the same few
  * lists are counted again and again. A value is reused for `ttlMs` when
  * `keep(value)` says so (callers keep only what was expensive: small counts
- * are cheap and stay exact). Concurrent requests for one key share one
- * computation; a failed computation is not kept.
+ * are cheap and stay exact). For `staleMs` after that it is still answered
+ * at once while one refresh runs in the background, so no request waits for
+ * a recomputation that many requests would otherwise queue behind: a value
+ * is at most ttlMs + staleMs (+ one computation) old. Concurrent requests
+ * for one key share one computation; a failed computation is not kept.
  */
 export class ShortLivedCache<T> {
-  private readonly entries = new Map<string, { value: T; expires: number }>();
+  private readonly entries = new Map<string, { value: T; fresh: number; usable: number }>();
   private readonly pending = new Map<string, Promise<T>>();
 
   constructor(
     readonly ttlMs = 1_000,
+    readonly staleMs = 1_000,
     private readonly maxEntries = 1_000,
   ) {}
 
   get(key: string, compute: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
+    const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.expires > Date.now()) return Promise.resolve(hit.value);
+    if (hit && hit.fresh > now) return Promise.resolve(hit.value);
+    if (hit && hit.usable > now) {
+      // Answered from the old value; a failed refresh just drops it.
+      this.refresh(key, compute, keep).catch(() => undefined);
+      return Promise.resolve(hit.value);
+    }
+    return this.refresh(key, compute, keep);
+  }
+
+  private refresh(key: string, compute: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
     const running = this.pending.get(key);
     if (running) return running;
     const promise = compute()
@@ -41,9 +55,14 @@ export class ShortLivedCache<T> {
         if (keep(value)) {
           // Oldest first: a Map iterates in insertion order.
           while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-          this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
+          const at = Date.now();
+          this.entries.set(key, { value, fresh: at + this.ttlMs, usable: at + this.ttlMs + this.staleMs });
         }
         return value;
+      })
+      .catch((err: unknown) => {
+        this.entries.delete(key);
+        throw err;
       })
       .finally(() => this.pending.delete(key));
     this.pending.set(key, promise);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COUNT_LIMIT } from '../../src/lib/pagination.js';
+import { COUNT_LIMIT, ShortLivedCache } from '../../src/lib/pagination.js';
 import {
   DEEP_OFFSET,
   runnerAnchorsSql,
@@ -226,6 +226,17 @@ describe('list pages at 100,000 runners match the plain SQL meaning of the list'
     expect(page.headers['x-total']).toBe(String(expected.length));
   });
 
+  it('version_prefix=16.1.0 matches 16.1.0 but not 16.1.05, which merely starts with it', async () => {
+    await t.ctx.pool.query(`INSERT INTO runner_managers (runner_id, system_xid, version, creation_state) VALUES (3, 's_prefix_trap', '16.1.05', 100)`);
+    const expected = await idsOf(
+      String.raw`SELECT DISTINCT runner_id AS id FROM runner_managers WHERE substring(version from '^\d+\.\d+\.\d+') = '16.1.0' ORDER BY 1 LIMIT 100`,
+    );
+    const page = await get('/api/v4/runners/all?version_prefix=16.1.0&per_page=100');
+    expect(page.ids).toEqual(expected);
+    const trap = await idsOf(`SELECT runner_id AS id FROM runner_managers WHERE runner_id = 3 AND version LIKE '16.1.0%' AND version <> '16.1.05'`);
+    expect(page.ids.includes(3)).toBe(trap.length > 0);
+  });
+
   it('tag_list + status=online pages the matching runners in id order', async () => {
     const expected = await idsOf(
       `SELECT id FROM runners WHERE tag_list @> ARRAY['docker', 'linux'] AND contacted_at > now() - interval '2 hours' ORDER BY id LIMIT 50 OFFSET 50`,
@@ -241,5 +252,40 @@ describe('list pages at 100,000 runners match the plain SQL meaning of the list'
       [HOT_PROJECT, HOT_GROUPS],
     );
     expect((await get(`/api/v4/projects/${HOT_PROJECT}/runners?per_page=100&page=3`)).ids).toEqual(expected);
+  });
+});
+
+describe('ShortLivedCache (big counts and deep-page positions)', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('reuses a kept value while fresh, then answers with it once more while a single refresh runs', async () => {
+    const cache = new ShortLivedCache<number>(100, 200);
+    let calls = 0;
+    const compute = async () => {
+      calls++;
+      await sleep(20);
+      return 1000 + calls;
+    };
+    const [a, b] = await Promise.all([cache.get('k', compute), cache.get('k', compute)]);
+    expect([a, b, calls]).toEqual([1001, 1001, 1]);
+    expect(await cache.get('k', compute)).toBe(1001);
+    await sleep(120);
+    expect(await cache.get('k', compute)).toBe(1001); // stale: answered at once, refresh started
+    await sleep(40);
+    expect(await cache.get('k', compute)).toBe(1002);
+    expect(calls).toBe(2);
+  });
+
+  it('never keeps values the caller does not want kept, nor failures, nor values past the stale window', async () => {
+    const cache = new ShortLivedCache<number>(50, 50);
+    let n = 0;
+    const small = (v: number) => v >= 1000;
+    expect(await cache.get('small', async () => ++n, small)).toBe(1);
+    expect(await cache.get('small', async () => ++n, small)).toBe(2);
+    await expect(cache.get('bad', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await cache.get('bad', async () => 7)).toBe(7);
+    expect(await cache.get('old', async () => 5000)).toBe(5000);
+    await sleep(120);
+    expect(await cache.get('old', async () => 6000)).toBe(6000);
   });
 });

@@ -23,7 +23,7 @@ import { EXECUTING_JOB_STATUSES, ONLINE_CONTACT_TIMEOUT_MS, RUNNER_TYPE_IDS, STA
 // - version_prefix reads runner_managers(version, runner_id) alone
 //   (versionManagersSql).
 // - Counts stop at a LIMIT, as GitLab's count_with_limit; big counts and the
-//   positions deep pages start from are kept for a second (runnerPageSource).
+//   positions deep pages start from are kept for a moment (runnerPageSource).
 
 /** Collects positional parameters while a query is assembled. */
 export class Sql {
@@ -167,33 +167,66 @@ export function prefixUpperBound(prefix: string): string | null {
   return null;
 }
 
+interface VersionMatch {
+  /** Placeholders of the range: the value, and the bound above it (null when there is none). */
+  lower: () => string;
+  upper: () => string | null;
+  /** `substring(<col> from regex) = value`: the exact test, or null where the range alone decides. */
+  test: ((col: string) => string) | null;
+}
+
 /**
- * The runner ids (`SELECT m.runner_id …`, repeats possible) of the managers
- * version_prefix matches. The regex, anchored with ^, extracts a prefix of
- * the version, so every match starts with the value: the range or the
- * version list only narrows which index entries are read, the regex decides.
- * It is left out where it cannot reject anything: a value that is all of
- * what its regex matches ("16." or "16.1.": digits, dot, digits, dot), since
- * then every version starting with it matches.
+ * What version_prefix matches. The regex, anchored with ^, extracts a
+ * prefix of the version, so every match starts with the value: the range or
+ * the version list only narrows which index entries are read, the regex
+ * decides. Within a range it is left out where it cannot reject anything: a
+ * value that is all of what its regex matches and ends with the regex's
+ * closing dot ("16." or "16.1."), since then every version starting with it
+ * matches. Not so for "16.1.0": 16.1.05 starts with it, but its regex
+ * extracts "16.1.05". Placeholders are made on first use (PostgreSQL cannot
+ * type an unused one).
  */
-function versionManagersSql(sql: Sql, prefix: string, lookup: VersionLookup): string {
+function versionMatch(sql: Sql, prefix: string, lookup: VersionLookup): VersionMatch {
   const m = versionPrefixMatch(prefix);
-  const exact = new RegExp(`${m.regex}$`).test(m.value);
-  const matches = (col: string) => `substring(${col} from ${sql.p(m.regex)}::text) = ${sql.p(m.value)}::text`;
+  const upperBound = prefixUpperBound(m.value);
+  const exact = lookup === 'range' && upperBound !== null && m.regex.endsWith('\\.') && new RegExp(`${m.regex}$`).test(m.value);
+  let value: string | undefined;
+  let upper: string | undefined;
+  let regex: string | undefined;
+  const lower = () => (value ??= sql.p(m.value));
+  return {
+    lower,
+    upper: () => (upperBound === null ? null : (upper ??= sql.p(upperBound))),
+    test: exact ? null : (col) => `substring(${col} from ${(regex ??= sql.p(m.regex))}::text) = ${lower()}::text`,
+  };
+}
+
+/**
+ * The distinct versions that match, one index descent each (a loose index
+ * scan): within the range for 'range', over all versions for 'scan'.
+ */
+function matchingVersionsSql(v: VersionMatch, lookup: VersionLookup): string {
+  const upper = lookup === 'range' ? v.upper() : null;
+  const below = upper ? [`mv.version < ${upper}::text`] : [];
+  const first = [lookup === 'range' ? `mv.version >= ${v.lower()}::text` : 'mv.version IS NOT NULL', ...below];
+  const next = ['mv.version > v.version', ...below];
+  const keep = ['v.version IS NOT NULL', ...(v.test ? [v.test('v.version')] : [])];
+  return `WITH RECURSIVE v(version) AS (
+        (SELECT mv.version FROM runner_managers mv WHERE ${first.join(' AND ')} ORDER BY mv.version LIMIT 1)
+        UNION ALL
+        SELECT (SELECT mv.version FROM runner_managers mv WHERE ${next.join(' AND ')} ORDER BY mv.version LIMIT 1)
+        FROM v WHERE v.version IS NOT NULL)
+      SELECT v.version FROM v WHERE ${keep.join(' AND ')}`;
+}
+
+/** The runner ids (`SELECT m.runner_id …`, repeats possible) of the managers version_prefix matches. */
+function versionManagersSql(v: VersionMatch, lookup: VersionLookup): string {
   if (lookup === 'range') {
-    const upper = prefixUpperBound(m.value);
-    const where = [`m.version >= ${sql.p(m.value)}::text`];
-    if (upper !== null) where.push(`m.version < ${sql.p(upper)}::text`);
-    if (!exact || upper === null) where.push(matches('m.version'));
+    const upper = v.upper();
+    const where = [`m.version >= ${v.lower()}::text`, ...(upper ? [`m.version < ${upper}::text`] : []), ...(v.test ? [v.test('m.version')] : [])];
     return `SELECT m.runner_id FROM runner_managers m WHERE ${where.join(' AND ')}`;
   }
-  return `SELECT m.runner_id FROM runner_managers m WHERE m.version = ANY(ARRAY(
-      WITH RECURSIVE v(version) AS (
-        (SELECT mv.version FROM runner_managers mv WHERE mv.version IS NOT NULL ORDER BY mv.version LIMIT 1)
-        UNION ALL
-        SELECT (SELECT mv.version FROM runner_managers mv WHERE mv.version > v.version ORDER BY mv.version LIMIT 1)
-        FROM v WHERE v.version IS NOT NULL)
-      SELECT v.version FROM v WHERE v.version IS NOT NULL AND ${matches('v.version')}))`;
+  return `SELECT m.runner_id FROM runner_managers m WHERE m.version = ANY(ARRAY(${matchingVersionsSql(v, lookup)}))`;
 }
 
 export interface RunnerFilterSpec {
@@ -218,7 +251,7 @@ function filterSql(sql: Sql, f: RunnerFilterSpec, now: number, lookup: VersionLo
   if (f.type) where.push(scopeSql(sql, f.type, now));
   if (f.status) where.push(scopeSql(sql, f.status, now));
   if (f.paused !== undefined) where.push(scopeSql(sql, f.paused ? 'paused' : 'active', now));
-  if (f.versionPrefix !== undefined) where.push(`r.id IN (${versionManagersSql(sql, f.versionPrefix, lookup)})`);
+  if (f.versionPrefix !== undefined) where.push(`r.id IN (${versionManagersSql(versionMatch(sql, f.versionPrefix, lookup), lookup)})`);
   if (f.tagList && f.tagList.length > 0) where.push(`r.tag_list @> ${sql.p(f.tagList)}::text[]`);
   return where;
 }
@@ -230,7 +263,11 @@ function filterSql(sql: Sql, f: RunnerFilterSpec, now: number, lookup: VersionLo
  * - 'driver': `ids`, a subquery of ids (`s.id`) from link tables or
  *   managers, each looked up in runners by primary key.
  */
-type IdSource = { kind: 'runners'; where: string[] } | { kind: 'driver'; ids: string };
+type IdSource =
+  | { kind: 'runners'; where: string[] }
+  | { kind: 'driver'; ids: string }
+  /** version_prefix alone on the instance list: `ids` as a driver, and the distinct matching versions for pages. */
+  | { kind: 'versions'; ids: string; versions: string };
 
 function idSource(sql: Sql, set: RunnerSet, filters: RunnerFilterSpec, now: number, lookup: VersionLookup): IdSource {
   // Filters on a driving set of ids look each id up by primary key, in the
@@ -250,8 +287,10 @@ function idSource(sql: Sql, set: RunnerSet, filters: RunnerFilterSpec, now: numb
   if (set.kind === 'all' && filters.versionPrefix !== undefined) {
     // The matching managers are few next to all runners: they drive, and
     // runners is read only for the page (and for other filters).
-    const managers = versionManagersSql(sql, filters.versionPrefix, lookup);
-    return filtered(`(SELECT DISTINCT vm.runner_id AS id FROM (${managers}) vm) s`, filterSql(sql, { ...filters, versionPrefix: undefined }, now, lookup));
+    const v = versionMatch(sql, filters.versionPrefix, lookup);
+    const source = filtered(`(SELECT DISTINCT vm.runner_id AS id FROM (${versionManagersSql(v, lookup)}) vm) s`, filterSql(sql, { ...filters, versionPrefix: undefined }, now, lookup));
+    const alone = Object.entries(filters).every(([k, value]) => k === 'versionPrefix' || value === undefined || (Array.isArray(value) && value.length === 0));
+    return alone && source.kind === 'driver' ? { kind: 'versions', ids: source.ids, versions: matchingVersionsSql(v, lookup) } : source;
   }
   if (set.kind === 'available_to_user') return filtered(`(${availableToUserIdsSql(sql, set.userId)}) s`, filterSql(sql, filters, now, lookup));
   return { kind: 'runners', where: filterSql(sql, filters, now, lookup) };
@@ -262,7 +301,7 @@ function idSource(sql: Sql, set: RunnerSet, filters: RunnerFilterSpec, now: numb
  * unlimited; with `fromId` (a placeholder), only ids from that one on.
  */
 function idsSql(source: IdSource, fromId?: string): string {
-  if (source.kind === 'driver') return fromId ? `SELECT a.id FROM (${source.ids}) a WHERE a.id >= ${fromId}` : source.ids;
+  if (source.kind !== 'runners') return fromId ? `SELECT a.id FROM (${source.ids}) a WHERE a.id >= ${fromId}` : source.ids;
   const where = fromId ? [...source.where, `r.id >= ${fromId}`] : source.where;
   return `SELECT r.id FROM runners r${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
 }
@@ -313,6 +352,19 @@ export function runnerPageSql(
     const where = fromId ? [...source.where, `r.id >= ${fromId}`] : [...source.where];
     if (skip > 0) where.push(`r.id >= (${idsSql(source, fromId)} ORDER BY 1 OFFSET ${sql.p(skip)} LIMIT 1)`);
     rows = `SELECT ${ENTITY_COLUMNS} FROM runners r${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.id LIMIT ${sql.p(limit)}`;
+  } else if (source.kind === 'versions') {
+    // Each matching version's managers come out of runner_managers(version,
+    // runner_id) in runner_id order, so the first skip + limit runners of the
+    // list are among the first skip + limit of every version: read only
+    // those, instead of every match (a runner listed under two versions is
+    // still counted once by DISTINCT).
+    const k = sql.p(skip + limit);
+    const from = fromId ? ` AND m.runner_id >= ${fromId}` : '';
+    rows = `SELECT ${ENTITY_COLUMNS} FROM (
+        SELECT DISTINCT x.id FROM unnest(ARRAY(${source.versions})) vv(version)
+        CROSS JOIN LATERAL (SELECT DISTINCT m.runner_id AS id FROM runner_managers m WHERE m.version = vv.version${from} ORDER BY 1 LIMIT ${k}) x
+        ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
+      JOIN runners r ON r.id = page.id`;
   } else {
     // Ids from elsewhere: page on ids, then fetch only the page's rows.
     rows = `SELECT ${ENTITY_COLUMNS} FROM (${idsSql(source, fromId)} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
@@ -393,11 +445,14 @@ async function detectVersionLookup(pool: pg.Pool): Promise<VersionLookup> {
 }
 
 /**
- * Counts from this size on are kept for COUNT_TTL (X-Total, X-Total-Pages and
- * rel="last" of a big list may be that old); smaller ones are cheap and
- * always exact.
+ * Counts from this size on are cached (X-Total, X-Total-Pages and rel="last"
+ * of a big list may be up to CACHE_FRESH_MS + CACHE_STALE_MS old); smaller
+ * ones are cheap and always exact.
  */
 const CACHED_COUNT_MIN = 1_000;
+/** Cached counts and anchors are fresh this long, then served while one refresh runs for this much longer (ShortLivedCache). */
+const CACHE_FRESH_MS = 1_000;
+const CACHE_STALE_MS = 1_000;
 /**
  * Pages at this offset or deeper start from a remembered position (the same
  * threshold where GitLab stops counting): OFFSET n reads n index entries, an
@@ -416,7 +471,10 @@ const poolStates = new WeakMap<pg.Pool, PoolState>();
 function poolState(pool: pg.Pool): PoolState {
   let state = poolStates.get(pool);
   if (!state) {
-    state = { counts: new ShortLivedCache<number>(1_000), anchors: new ShortLivedCache<number[]>(1_000, 100) };
+    state = {
+      counts: new ShortLivedCache<number>(CACHE_FRESH_MS, CACHE_STALE_MS),
+      anchors: new ShortLivedCache<number[]>(CACHE_FRESH_MS, CACHE_STALE_MS, 100),
+    };
     poolStates.set(pool, state);
   }
   return state;
@@ -434,14 +492,14 @@ export function versionLookupFor(pool: pg.Pool): Promise<VersionLookup> {
 
 /**
  * One page source over a runner set and filters.
- * - Counts of CACHED_COUNT_MIN or more are reused for a second.
+ * - Counts of CACHED_COUNT_MIN or more are reused for up to ~2 s.
  * - Pages at DEEP_OFFSET or deeper start from the nearest remembered
  *   position (every ANCHOR_EVERY-th id of the list, found in one pass and
- *   kept for a second), so they read at most ANCHOR_EVERY + limit index
+ *   reused for up to ~2 s), so they read at most ANCHOR_EVERY + limit index
  *   entries instead of offset + limit. Such a page shows the rows at its
- *   positions as of up to a second ago (rows deleted meanwhile before it
- *   shift it by as many); the rows themselves are always read fresh.
- *   Shallower pages are always exact.
+ *   positions as of up to ~2 s ago (rows deleted meanwhile before it shift
+ *   it by as many); the rows themselves are always read fresh. Shallower
+ *   pages are always exact.
  */
 export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: RunnerFilterSpec, now: number = Date.now()): PageSource<RunnerListItem> {
   const state = poolState(ctx.pool);
