@@ -107,6 +107,7 @@ export class Service {
     readonly env: NodeJS.ProcessEnv,
     readonly port: number,
     readonly readyPath: string,
+    readonly nodeArgs: string[] = [],
   ) {
     liveServices.add(this);
   }
@@ -150,7 +151,7 @@ export class Service {
 
   async start(timeoutMs = 90_000): Promise<void> {
     this.exitInfo = undefined;
-    const child = spawn(process.execPath, ['--import', 'tsx', this.entry, ...this.args], {
+    const child = spawn(process.execPath, [...this.nodeArgs, '--import', 'tsx', this.entry, ...this.args], {
       cwd: REPO_ROOT,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

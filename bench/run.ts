@@ -140,6 +140,8 @@ async function startServices(url: string): Promise<{ server: Service; ref1: Serv
     }),
     serverPort,
     '/-/readiness',
+    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load.
+    (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
   const ref1 = new Service('ref1', 'bench/reference-server.ts', ['json'], childEnv({ PORT: String(ref1Port) }), ref1Port, '/-/readiness');
   const ref2 = new Service('ref2', 'bench/reference-server.ts', ['pg'], childEnv({ PORT: String(ref2Port), DATABASE_URL: url }), ref2Port, '/-/readiness');

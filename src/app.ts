@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
 import { SecretBox } from './lib/tokens.js';
-import { loggerOptions } from './lib/logger.js';
+import { lazyChildLoggerFactory, loggerOptions } from './lib/logger.js';
 import compat, { parseQuery, requestIdFrom } from './plugins/compat.js';
 import errorHandler from './plugins/error-handler.js';
 import auth from './plugins/auth.js';
@@ -40,13 +40,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     logger,
     bodyLimit: opts.config.BODY_LIMIT,
     requestTimeout: opts.config.REQUEST_TIMEOUT_MS,
-    connectionTimeout: opts.config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: 0,
     keepAliveTimeout: 72_000,
     // X-Request-Id is taken from the client only after sanitising (compat.ts).
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']) ?? crypto.randomUUID().replaceAll('-', ''),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 2048, ignoreTrailingSlash: true },
     trustProxy: false,
+    childLoggerFactory: lazyChildLoggerFactory,
   });
 
   const ctx: AppContext = {

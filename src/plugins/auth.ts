@@ -84,9 +84,15 @@ export function insufficientScope(routeScopes: readonly Scope[], exactScopes?: r
 
 async function auth(app: FastifyInstance) {
   app.decorateRequest('actor', null);
-  app.addHook('preHandler', async (request) => {
+  // Callback-style at the door: routes without user auth (the runner's
+  // jobs/request poll) pay no promise for this hook.
+  app.addHook('preHandler', (request, _reply, done) => {
     const mode = request.routeOptions.config?.auth ?? 'required';
-    if (mode === 'none' || !request.routeOptions.url?.startsWith('/api/v4')) return;
+    if (mode === 'none' || !request.routeOptions.url?.startsWith('/api/v4')) return done();
+    authenticateRequest(request, mode).then(() => done(), done);
+  });
+
+  async function authenticateRequest(request: FastifyRequest, mode: 'required' | 'optional'): Promise<void> {
     const token = tokenFrom(request);
     if (token === undefined) {
       if (mode === 'required') throw unauthorized();
@@ -125,7 +131,7 @@ async function auth(app: FastifyInstance) {
       return;
     }
     request.actor = { user, scopes };
-  });
+  }
 }
 
 /** The signed-in user of a route whose auth mode is 'required'. */

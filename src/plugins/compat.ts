@@ -45,8 +45,14 @@ async function compat(app: FastifyInstance) {
   // The job log arrives as raw bytes (PATCH /jobs/:id/trace).
   app.addContentTypeParser(['text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.addHook('preValidation', async (request: FastifyRequest) => {
-    if (request.isMultipart()) request.body = await multipartToObject(request);
+  // Hooks on every request are callback-style: an async hook costs a
+  // promise per request even when it has nothing to do (the poll path).
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!request.isMultipart()) return done();
+    multipartToObject(request).then((body) => {
+      request.body = body;
+      done();
+    }, done);
   });
 
   // Graceful shutdown with keep-alive clients (gitlab-runner, python-gitlab
@@ -61,12 +67,12 @@ async function compat(app: FastifyInstance) {
   });
   app.addHook('onClose', async () => clearInterval(closingSweep));
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closingSweep) reply.header('connection', 'close');
     reply.header('x-request-id', request.id);
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', 'application/json');
-    return payload;
+    done(null, payload);
   });
 }
 

@@ -105,23 +105,24 @@ async function rateLimit(app: FastifyInstance) {
   app.addHook('onClose', async () => clearInterval(sweeper));
 
   // onRequest: before the body is read, so a limited client costs no parsing.
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks: no promise per request.
+  app.addHook('onRequest', (request, _reply, done) => {
     const url = request.routeOptions.url;
-    if (url === undefined) return;
+    if (url === undefined) return done();
     if (TOKEN_ENDPOINTS[request.method]?.has(url)) {
       const wait = tokenEndpoints.hit(request.ip);
-      if (wait > 0) throw tooManyRequests(wait);
-      return;
+      return done(wait > 0 ? tooManyRequests(wait) : undefined);
     }
-    if ((request.routeOptions.config?.auth ?? 'required') === 'none' || !url.startsWith('/api/v4')) return;
+    if ((request.routeOptions.config?.auth ?? 'required') === 'none' || !url.startsWith('/api/v4')) return done();
     const wait = failedAuth.blocked(request.ip);
-    if (wait > 0) throw tooManyRequests(wait);
+    done(wait > 0 ? tooManyRequests(wait) : undefined);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode !== 401) return;
-    if ((request.routeOptions.config?.auth ?? 'required') === 'none') return;
-    if (presentedCredentials(request)) failedAuth.hit(request.ip);
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode === 401 && (request.routeOptions.config?.auth ?? 'required') !== 'none' && presentedCredentials(request)) {
+      failedAuth.hit(request.ip);
+    }
+    done();
   });
 }
 

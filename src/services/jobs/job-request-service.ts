@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import type { Namespace, Runner, User } from '../../generated/prisma/client.js';
 import { newJobToken } from '../../lib/tokens.js';
-import { authenticatePoll, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
+import { authenticatePoll, pollingManagerId, type PolledRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
 import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 import { processPipeline } from '../pipelines/pipeline-processing.js';
 import type { JobOptions, PipelineConfig } from '../pipelines/pipeline-service.js';
@@ -44,17 +44,16 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
     ctx,
     input.token,
     { systemId: input.system_id, info: input.info, ipAddress, finishCreation: true },
-    // Without a valid "idle" answer this poll reads the database anyway: the
-    // runner is re-read in the same statement. A paused runner gets nothing
-    // whatever is pending, so it never needs to (unpausing evicts it).
-    { refresh: (entry) => entry.runner.active && cache.idleValue(entry) === undefined },
+    { refreshUnlessIdle: true },
   );
   const { runner, entry } = polled;
   if (!runner.active) {
-    // A paused runner's value is never kept: once it is unpaused, the value
-    // it holds is stale and its next poll looks at the database.
-    if (entry) entry.idle = null;
-    return { kind: 'none', lastUpdate: newQueueValue() };
+    // A paused runner's "idle" value is never kept: once it is unpaused, the
+    // value it holds is stale and its next poll looks at the database. Its
+    // own value lives as long as the cache entry, which unpausing evicts.
+    if (!entry) return { kind: 'none', lastUpdate: newQueueValue() };
+    entry.idle = null;
+    return { kind: 'none', lastUpdate: (entry.pausedValue ??= newQueueValue()) };
   }
   const idle = entry ? cache.idleValue(entry) : undefined;
   if (idle !== undefined) {
@@ -74,7 +73,7 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
   if (!polled.pendingJob) {
     return { kind: 'none', lastUpdate: entry ? cache.rememberIdle(entry, polled.epochBeforeQuery) : newQueueValue() };
   }
-  const assigned = await assignJob(ctx, runner, polled.groupId, polled.managerId);
+  const assigned = await assignJob(ctx, polled);
   // No "idle" memo here: the candidates were locked by concurrent polls (whose
   // transactions may still roll back) or dropped.
   if (!assigned) return { kind: 'none', lastUpdate: newQueueValue() };
@@ -110,10 +109,11 @@ async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number)
   return n >= 5 ? '5+' : String(n);
 }
 
-async function assignJob(ctx: AppContext, runner: Runner, groupId: number | null, managerId: () => Promise<number>): Promise<Assignment | null> {
-  const match = matchingJobs(runner, groupId);
+async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignment | null> {
+  const { runner } = polled;
+  const match = matchingJobs(runner, polled.groupId);
   // The job row references the manager: make sure it exists before the transaction.
-  const runnerManagerId = await managerId();
+  const runnerManagerId = await pollingManagerId(ctx, polled);
   const result = await withTransaction(ctx, async (sql) => {
     const finishedPipelines: number[] = [];
     for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {

@@ -7,7 +7,7 @@ import {
   detailsFromRequest,
   detailsFromRow,
   mergeDetails,
-  requestKey,
+  sameRequest,
   type RunnerInfo,
   type StoredManagerDetails,
 } from '../runner-cache/manager-details.js';
@@ -33,6 +33,8 @@ export const LEGACY_SYSTEM_XID = '<legacy>';
 
 /** A stored contacted_at older than this is refreshed at once, so `online` never lags (threshold: 2 h). */
 const STALE_CONTACT_MS = 60 * 60 * 1000;
+/** A manager's plain contact is queued for writing once its stored contact is this old (≤ this + one flush behind). */
+export const CONTACT_REWRITE_MS = 45_000;
 
 const isExpired = (runner: Pick<Runner, 'token_expires_at'>, now = Date.now()) =>
   runner.token_expires_at !== null && runner.token_expires_at.getTime() < now;
@@ -117,7 +119,7 @@ export async function heartbeatRunner(ctx: AppContext, runner: Runner, details: 
   // The poll path compares later requests with what is stored now.
   const entry = runnerCache(ctx).runners.entryById(runner.id);
   if (entry) {
-    entry.managers.set(systemXid, { id: manager.id, details: detailsFromRow(manager), requestKey: null });
+    entry.managers.set(systemXid, { id: manager.id, details: detailsFromRow(manager), seen: null, contactQueuedAt: now.getTime() });
     entry.storedContactedAt = now.getTime();
   }
   return manager;
@@ -155,8 +157,8 @@ export interface PolledRunner {
   pendingJob: boolean | undefined;
   /** The pending-job epoch read before the database was asked (for the "idle" memo). */
   epochBeforeQuery: number;
-  /** The manager's id: known, or written now (a job hand-out needs the row). */
-  managerId: () => Promise<number>;
+  systemXid: string;
+  details: HeartbeatDetails;
 }
 
 function splitPollRow(row: PollRow): { runner: Runner; groupId: number | null; pendingJob: boolean; manager: { id: number; details: StoredManagerDetails } | null } {
@@ -187,12 +189,12 @@ export async function authenticatePoll(
   ctx: AppContext,
   token: string | undefined,
   details: HeartbeatDetails,
-  opts: { refresh?: (entry: CachedRunner) => boolean } = {},
+  opts: { refreshUnlessIdle?: boolean } = {},
 ): Promise<PolledRunner> {
   if (!token) throw forbidden();
   const hub = runnerCache(ctx);
   const cache = hub.runners;
-  const digest = ctx.secrets.digest(token);
+  const digest = ctx.secrets.knownDigest(token) ?? ctx.secrets.digest(token);
   const systemXid = details.systemId || LEGACY_SYSTEM_XID;
   const now = Date.now();
 
@@ -201,9 +203,10 @@ export async function authenticatePoll(
   let pendingJob: boolean | undefined;
   const epochBeforeQuery = cache.epoch;
 
-  const dbg = ((globalThis as any).__dbg ??= (() => { const c: Record<string, number> = {}; setInterval(() => { process.stderr.write('[dbg] ' + JSON.stringify(c) + ' size=' + hub.runners.size + ' enabled=' + hub.runners.enabled + ' epoch=' + hub.runners.epoch + '\n'); for (const k in c) c[k] = 0; }, 1000).unref(); return c; })());
-  dbg[!entry ? 'miss' : opts.refresh?.(entry) ? 'refresh' : 'hit'] = (dbg[!entry ? 'miss' : opts.refresh?.(entry) ? 'refresh' : 'hit'] ?? 0) + 1;
-  if (!entry || opts.refresh?.(entry)) {
+  // Without a valid "idle" answer the caller reads the database anyway: the
+  // runner is re-read in the same statement. A paused runner gets nothing
+  // whatever is pending, so it never needs to (unpausing evicts it).
+  if (!entry || (opts.refreshUnlessIdle === true && entry.runner.active && cache.idleValue(entry) === undefined)) {
     const generation = cache.beginLoad();
     const row = await loadPollRow(ctx, digest, systemXid);
     if (!row) {
@@ -212,6 +215,7 @@ export async function authenticatePoll(
     }
     const loaded = splitPollRow(row);
     if (isExpired(loaded.runner, now)) throw forbidden();
+    ctx.secrets.rememberDigest(token, digest);
     pendingJob = loaded.pendingJob;
     const fresh: CachedRunner = {
       digest,
@@ -221,7 +225,7 @@ export async function authenticatePoll(
       storedContactedAt: loaded.runner.contacted_at?.getTime() ?? null,
       idle: null,
     };
-    if (loaded.manager) fresh.managers.set(systemXid, { id: loaded.manager.id, details: loaded.manager.details, requestKey: null });
+    if (loaded.manager) fresh.managers.set(systemXid, { id: loaded.manager.id, details: loaded.manager.details, seen: null, contactQueuedAt: 0 });
     entry = cache.put(fresh, generation) ? fresh : undefined;
     if (!entry) return pollResult(ctx, fresh, undefined, systemXid, details, pendingJob, epochBeforeQuery, now);
   }
@@ -241,7 +245,6 @@ async function pollResult(
 ): Promise<PolledRunner> {
   const hub = runnerCache(ctx);
   const runner = facts.runner;
-  const key = requestKey(details.info, details.ipAddress);
   const stored = facts.managers.get(systemXid);
   const finishCreation = details.finishCreation === true && runner.creation_state !== CREATION_STATE.finished;
   const staleContact = facts.storedContactedAt === null || now - facts.storedContactedAt > STALE_CONTACT_MS;
@@ -250,14 +253,17 @@ async function pollResult(
   // about (it may not exist yet: a job hand-out and GET …/managers need the
   // row), a runner's first contact ever, or its creation finishing. Changed
   // details and a contact that makes an offline runner online again are
-  // written within a second; plain contacts with the next flush.
+  // written within a second; plain contacts with the next flush, and only
+  // once the manager's stored contact is CONTACT_REWRITE_MS old: a runner
+  // polling every few seconds costs one row write a minute, not one per
+  // flush, and contacted_at is never more than a minute behind.
   const firstContact = runner.contacted_at === null && facts.storedContactedAt === null;
   let detailsChanged = false;
   let update: ReturnType<typeof detailsFromRequest> | undefined;
-  if (stored && stored.requestKey !== key) {
+  if (stored && !sameRequest(stored.seen, details.info, details.ipAddress)) {
     update = detailsFromRequest(details.info, details.ipAddress);
     detailsChanged = changesStored(update, stored.details);
-    if (!detailsChanged) stored.requestKey = key;
+    if (!detailsChanged) stored.seen = { info: details.info, ipAddress: details.ipAddress };
   }
 
   const at = new Date(now);
@@ -269,24 +275,30 @@ async function pollResult(
       if (entry) hub.runners.evictRunners([runner.id]);
       throw forbidden();
     }
-    facts.managers.set(systemXid, { id: managerId, details: mergeDetails(stored?.details ?? null, update), requestKey: key });
+    facts.managers.set(systemXid, { id: managerId, details: mergeDetails(stored?.details ?? null, update), seen: { info: details.info, ipAddress: details.ipAddress }, contactQueuedAt: now });
     runner.contacted_at = at;
     if (finishCreation) runner.creation_state = CREATION_STATE.finished;
   } else if (detailsChanged) {
     hub.heartbeats.touch({ runnerId: runner.id, systemXid, details: update!, at, finishCreation: false }, { soon: true });
-    facts.managers.set(systemXid, { id: stored.id, details: mergeDetails(stored.details, update!), requestKey: key });
-  } else {
+    facts.managers.set(systemXid, { id: stored.id, details: mergeDetails(stored.details, update!), seen: { info: details.info, ipAddress: details.ipAddress }, contactQueuedAt: now });
+  } else if (staleContact || now - stored.contactQueuedAt >= CONTACT_REWRITE_MS) {
     hub.heartbeats.touch({ runnerId: runner.id, systemXid, details: NO_DETAILS, at, finishCreation: false }, { soon: staleContact });
+    stored.contactQueuedAt = now;
+  } else {
+    // The stored contact is recent enough.
+    return { runner, groupId: facts.groupId, entry, pendingJob, epochBeforeQuery, systemXid, details };
   }
   facts.storedContactedAt = now;
 
-  const managerId = async (): Promise<number> => {
-    const known = facts.managers.get(systemXid);
-    if (known) return known.id;
-    const manager = await heartbeatRunner(ctx, runner, details);
-    return manager.id;
-  };
-  return { runner, groupId: facts.groupId, entry, pendingJob, epochBeforeQuery, managerId };
+  return { runner, groupId: facts.groupId, entry, pendingJob, epochBeforeQuery, systemXid, details };
+}
+
+/** The polling manager's id: known, or written now (a job hand-out needs the row). */
+export async function pollingManagerId(ctx: AppContext, polled: PolledRunner): Promise<number> {
+  const known = polled.entry?.managers.get(polled.systemXid);
+  if (known) return known.id;
+  const manager = await heartbeatRunner(ctx, polled.runner, polled.details);
+  return manager.id;
 }
 
 /** A contact that changes nothing but contacted_at. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import { CREATION_STATE } from '../runners/runner-core.js';
-import type { ManagerDetailsUpdate } from './manager-details.js';
+import { isContactOnly, type ManagerDetailsUpdate } from './manager-details.js';
 
 // Ci::Runner#heartbeat + ensure_manager + RunnerManager#heartbeat for many
 // polls at once (README Decision 9: contacted_at may be coalesced).
@@ -44,6 +44,11 @@ const keyOf = (runnerId: number, systemXid: string) => `${runnerId}\u0000${syste
 
 /** A newer heartbeat on top of an older one for the same manager. */
 function merge(older: ManagerHeartbeat, newer: ManagerHeartbeat): ManagerHeartbeat {
+  if (!newer.finishCreation && isContactOnly(newer.details)) {
+    // A plain contact (the common case): only the time can move.
+    if (newer.at > older.at) older.at = newer.at;
+    return older;
+  }
   const details = { ...older.details };
   for (const [k, v] of Object.entries(newer.details) as [keyof ManagerDetailsUpdate, string | null][]) if (v !== null) details[k] = v;
   return {

@@ -111,6 +111,9 @@ export function detailsFromRow(row: {
   };
 }
 
+/** An update that writes nothing but the contact time. */
+export const isContactOnly = (update: ManagerDetailsUpdate): boolean => FIELDS.every((f) => update[f] === null);
+
 /** Would writing `update` change what is stored? */
 export function changesStored(update: ManagerDetailsUpdate, stored: StoredManagerDetails): boolean {
   return FIELDS.some((f) => update[f] !== null && update[f] !== stored[f]);
@@ -123,6 +126,37 @@ export function mergeDetails(stored: StoredManagerDetails | null, update: Manage
   return out;
 }
 
-/** A cheap key for "the same request as last time" (the info object as parsed, plus the address). */
-export const requestKey = (info: RunnerInfo | undefined, ipAddress: string | undefined): string =>
-  `${ipAddress ?? ''}\u0000${info === undefined ? '' : JSON.stringify(info)}`;
+/** A request's heartbeat input as last seen: `info` as parsed, and the address. */
+export interface SeenRequest {
+  info: RunnerInfo | undefined;
+  ipAddress: string | undefined;
+}
+
+/**
+ * Is this the request `seen` was made from? The common case of a poll (the
+ * same runner sending the same info again), decided without allocating:
+ * a structural comparison of the parsed JSON.
+ */
+export function sameRequest(seen: SeenRequest | null, info: RunnerInfo | undefined, ipAddress: string | undefined): boolean {
+  return seen !== null && seen.ipAddress === ipAddress && jsonEqual(seen.info, info);
+}
+
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let count = 0;
+  for (const key in ao) {
+    if (!Object.hasOwn(bo, key) || !jsonEqual(ao[key], bo[key])) return false;
+    count++;
+  }
+  for (const key in bo) if (Object.hasOwn(bo, key)) count--;
+  return count === 0;
+}

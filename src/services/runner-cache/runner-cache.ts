@@ -115,7 +115,6 @@ export class RunnerCacheHub {
   }
 
   private setEnabled(on: boolean): void {
-    process.stderr.write(`[dbg] setEnabled ${on}\n`);
     this.runners.clear();
     this.runners.bumpEpoch();
     this.pats.clear();

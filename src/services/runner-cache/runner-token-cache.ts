@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Runner } from '../../generated/prisma/client.js';
-import type { StoredManagerDetails } from './manager-details.js';
+import type { SeenRequest, StoredManagerDetails } from './manager-details.js';
 
 // Runner facts by token digest, so that a poll (POST /jobs/request) that
 // finds nothing needs no database round trip at all:
@@ -26,8 +26,10 @@ export interface StoredManager {
   id: number;
   /** What the database holds (as far as this instance wrote or read it). */
   details: StoredManagerDetails;
-  /** The last request info + IP known to match `details`: a cheap equality check for the common case. */
-  requestKey: string | null;
+  /** The last request (info + IP) known to match `details`: a cheap equality check for the common case. */
+  seen: SeenRequest | null;
+  /** When this instance last wrote or queued this manager's contacted_at (ms; 0: not since it was loaded). */
+  contactQueuedAt: number;
 }
 
 export interface CachedRunner {
@@ -39,6 +41,8 @@ export interface CachedRunner {
   /** contacted_at as stored, or as it will be after the next flush (ms). */
   storedContactedAt: number | null;
   idle: { epoch: number; value: string } | null;
+  /** The queue value (X-GitLab-Last-Update) a paused runner's polls get. */
+  pausedValue?: string;
 }
 
 /** Bounded so that a fleet larger than memory allows still works (oldest entries go first). */

@@ -34,7 +34,7 @@ interface PatRow extends User {
  * a lookup is one raw query (token + user). Expiry is checked on every use.
  */
 export async function authenticatePersonalAccessToken(ctx: AppContext, token: string): Promise<PatLookup> {
-  const digest = ctx.secrets.digest(token);
+  const digest = ctx.secrets.knownDigest(token) ?? ctx.secrets.digest(token);
   const pats = runnerCache(ctx).pats;
   const today = todayUtc();
   const cached = pats.get(digest);
@@ -55,6 +55,7 @@ export async function authenticatePersonalAccessToken(ctx: AppContext, token: st
   if (token_revoked) return { kind: 'revoked' };
   if (token_expires_on !== null && token_expires_on <= today) return { kind: 'expired' };
   pats.put(digest, { patId: token_id, user, scopes: token_scopes, expiresOn: token_expires_on, cachedAt: Date.now() }, generation);
+  ctx.secrets.rememberDigest(token, digest);
   return { kind: 'ok', user, scopes: token_scopes as Scope[], tokenId: token_id };
 }
 
