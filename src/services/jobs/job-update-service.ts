@@ -37,7 +37,7 @@ export async function authenticateJob(ctx: AppContext, jobId: number, token: str
 /**
  * `job.runner.heartbeat` + `job.runner_manager.heartbeat(ip_address)`,
  * coalesced: a runner streaming a log calls this every few seconds, and
- * contacted_at only needs to be right to the minute (README Decision 9).
+ * contacted_at only needs to be right to the minute (README, Performance design).
  */
 async function heartbeatJobRunner(ctx: AppContext, job: Job, ipAddress: string): Promise<void> {
   if (job.runner_id) {

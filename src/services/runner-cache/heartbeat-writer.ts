@@ -4,7 +4,7 @@ import { CREATION_STATE } from '../runners/runner-core.js';
 import { isContactOnly, type ManagerDetailsUpdate } from './manager-details.js';
 
 // Ci::Runner#heartbeat + ensure_manager + RunnerManager#heartbeat for many
-// polls at once (README Decision 9: contacted_at may be coalesced).
+// polls at once (README, Performance design: contacted_at may lag by up to a minute).
 //
 //  - A plain contact (same manager, same details) is only remembered, and
 //    written with everything else pending every FLUSH_INTERVAL_MS.
