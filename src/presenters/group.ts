@@ -21,7 +21,7 @@ export function groupFullName(group: Pick<Namespace, 'id' | 'name' | 'traversal_
 }
 
 /** Entities::BasicGroupDetails. */
-export function presentBasicGroup(group: Namespace, base: string) {
+export function presentBasicGroup(group: Pick<Namespace, 'id' | 'full_path' | 'name'>, base: string) {
   return { id: group.id, web_url: groupWebUrl(group, base), name: group.name };
 }
 

@@ -1,4 +1,4 @@
-import type { Job, Pipeline, User } from '../generated/prisma/client.js';
+import type { Job, Pipeline, Project, User } from '../generated/prisma/client.js';
 import { presentProjectIdentity } from './project.js';
 import type { ProjectView } from './runner-details.js';
 import { iso, type PresentOptions } from './runner.js';
@@ -8,7 +8,7 @@ import { presentUser } from './user.js';
 // GET /runners/:id/jobs.
 
 /** Entities::Ci::PipelineBasic. */
-export function presentPipelineBasic(pipeline: Pipeline, project: ProjectView, baseUrl: string) {
+export function presentPipelineBasic(pipeline: Pipeline, project: Pick<Project, 'path_with_namespace'>, baseUrl: string) {
   return {
     id: pipeline.id,
     iid: pipeline.iid,
@@ -19,7 +19,7 @@ export function presentPipelineBasic(pipeline: Pipeline, project: ProjectView, b
     source: pipeline.source,
     created_at: iso(pipeline.created_at),
     updated_at: iso(pipeline.updated_at),
-    web_url: `${baseUrl}/${project.project.path_with_namespace}/-/pipelines/${pipeline.id}`,
+    web_url: `${baseUrl}/${project.path_with_namespace}/-/pipelines/${pipeline.id}`,
   };
 }
 
@@ -51,7 +51,7 @@ export function presentJobBasicWithProject(job: Omit<Job, 'trace'>, rel: JobRela
     user: rel.user ? presentUser(rel.user, opts.baseUrl) : null,
     // GitLab reads the commit from the repository; this server has none, which GitLab also renders as null.
     commit: null,
-    pipeline: presentPipelineBasic(rel.pipeline, rel.project, opts.baseUrl),
+    pipeline: presentPipelineBasic(rel.pipeline, rel.project.project, opts.baseUrl),
     ...(job.status === 'failed' ? { failure_reason: job.failure_reason ?? 'unknown_failure' } : {}),
     web_url: `${opts.baseUrl}/${rel.project.project.path_with_namespace}/-/jobs/${job.id}`,
     project: presentProjectIdentity(rel.project.project, rel.project.names),

@@ -1,6 +1,5 @@
 import type { Pipeline, Project, User } from '../generated/prisma/client.js';
 import { presentPipelineBasic } from './job.js';
-import type { ProjectView } from './runner-details.js';
 import { iso, presentUserBasic } from './runner.js';
 
 // Entities::Ci::Pipeline (POST /projects/:id/pipeline, GET .../pipelines/:id):
@@ -39,7 +38,7 @@ const secondsBetween = (from: Date | null, to: Date | null) => (from && to ? Mat
 
 /** Entities::Ci::PipelineBasic (list items); it needs only the project's path. */
 export function presentPipelineListItem(pipeline: Pipeline, project: Project, baseUrl: string) {
-  return presentPipelineBasic(pipeline, { project } as ProjectView, baseUrl);
+  return presentPipelineBasic(pipeline, project, baseUrl);
 }
 
 export interface PipelineRelations {

@@ -8,15 +8,24 @@ import { presentUserBasic } from './user.js';
 
 export type ProjectWithNamespace = Project & { namespace: Namespace };
 
+/** The namespace columns NamespaceBasic and a project's full name read. */
+export type BasicNamespace = Pick<Namespace, 'id' | 'name' | 'path' | 'kind' | 'full_path' | 'parent_id' | 'traversal_ids'>;
+
+/** The project columns ProjectIdentity and BasicProjectDetails read. */
+export type BasicProject = Pick<
+  Project,
+  'id' | 'description' | 'name' | 'path' | 'path_with_namespace' | 'default_branch' | 'created_at' | 'last_activity_at'
+> & { namespace: BasicNamespace };
+
 /** Namespace#human_name: a group's full name, or the owner's name for a personal namespace. */
-function namespaceHumanName(ns: Namespace, names: Map<number, string>): string {
+function namespaceHumanName(ns: BasicNamespace, names: Map<number, string>): string {
   return ns.kind === 'group' ? groupFullName(ns, names) : ns.name;
 }
 
-const namespaceWebUrl = (ns: Namespace, base: string) => (ns.kind === 'group' ? groupWebUrl(ns, base) : `${base}/${ns.path}`);
+const namespaceWebUrl = (ns: BasicNamespace, base: string) => (ns.kind === 'group' ? groupWebUrl(ns, base) : `${base}/${ns.path}`);
 
 /** Entities::NamespaceBasic. */
-export function presentNamespaceBasic(ns: Namespace, base: string) {
+export function presentNamespaceBasic(ns: BasicNamespace, base: string) {
   return {
     id: ns.id,
     name: ns.name,
@@ -30,7 +39,7 @@ export function presentNamespaceBasic(ns: Namespace, base: string) {
 }
 
 /** Entities::ProjectIdentity. */
-export function presentProjectIdentity(project: ProjectWithNamespace, names: Map<number, string>) {
+export function presentProjectIdentity(project: BasicProject, names: Map<number, string>) {
   return {
     id: project.id,
     description: project.description,
@@ -48,7 +57,7 @@ export interface ProjectView {
 }
 
 /** Entities::BasicProjectDetails. */
-export function presentBasicProjectDetails(project: ProjectWithNamespace, base: string, names: Map<number, string>, view: ProjectView) {
+export function presentBasicProjectDetails(project: BasicProject, base: string, names: Map<number, string>, view: ProjectView) {
   const host = new URL(base).hostname;
   return {
     ...presentProjectIdentity(project, names),

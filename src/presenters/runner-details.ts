@@ -1,7 +1,7 @@
 import type { Namespace, Runner, RunnerManager } from '../generated/prisma/client.js';
 import { ACCESS_LEVEL_NAMES } from '../services/runners/runner-core.js';
 import { presentBasicGroup } from './group.js';
-import { presentBasicProjectDetails, type ProjectWithNamespace } from './project.js';
+import { presentBasicProjectDetails, type BasicProject } from './project.js';
 import { iso, presentRunner, type PresentOptions, type RunnerExtras } from './runner.js';
 
 // Entities::Ci::RunnerDetails (runners-api.md §2.2). The embedded project
@@ -9,7 +9,7 @@ import { iso, presentRunner, type PresentOptions, type RunnerExtras } from './ru
 
 /** A project plus what its entities need: the names of its namespace chain and the reader's rights. */
 export interface ProjectView {
-  project: ProjectWithNamespace;
+  project: BasicProject;
   /** Names of the namespaces in project.namespace.traversal_ids, for "Group / Sub / Project". */
   names: Map<number, string>;
   /** `read_code`: decides default_branch, readme_url and forks_count. */
@@ -18,13 +18,16 @@ export interface ProjectView {
 
 export interface RunnerDetailsExtras extends RunnerExtras {
   /** The manager that made contact last; version etc. come from it. */
-  latestManager: RunnerManager | null;
+  latestManager: ManagerVersion | null;
   /** `can?(:update_runner)`: only then is maintenance_note shown. */
   canUpdate: boolean;
   /** Undefined when include_projects=false: the key is left out. */
   projects?: ProjectView[];
-  groups: Namespace[];
+  groups: Pick<Namespace, 'id' | 'full_path' | 'name'>[];
 }
+
+/** What RunnerDetails shows of the latest manager. */
+export type ManagerVersion = Pick<RunnerManager, 'version' | 'revision' | 'platform' | 'architecture'>;
 
 /** Entities::BasicProjectDetails of a project view. */
 export const presentProjectView = (v: ProjectView, baseUrl: string) => presentBasicProjectDetails(v.project, baseUrl, v.names, v);

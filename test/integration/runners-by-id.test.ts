@@ -185,6 +185,58 @@ describe('GET /runners/:id', () => {
     expect(admin.projects.map((p: { id: number }) => p.id)).toEqual([project.id, otherProject.id]);
   });
 
+  it('names projects in subgroups by their whole chain and hides read_code fields from a guest of a private project', async () => {
+    const sub = await t.fx.group({ parent: group, path: 'platform' });
+    const deep = await t.fx.project({ namespace: sub, path: 'deploy' });
+    const guest = await t.fx.user({ username: 'u_deploy_guest' });
+    await t.fx.projectMember(deep, guest.user, 10);
+    const runner = await makeRunner('project_type', { projects: [deep, project] });
+
+    const admin = (await call('GET', `/api/v4/runners/${runner.id}`)).json();
+    expect(admin.projects.map((p: { id: number }) => p.id)).toEqual([project.id, deep.id].sort((a, b) => a - b));
+    const shown = admin.projects.find((p: { id: number }) => p.id === deep.id);
+    expect(shown).toMatchObject({
+      name_with_namespace: 'acme / platform / deploy',
+      path_with_namespace: 'acme/platform/deploy',
+      default_branch: 'main',
+      readme_url: null,
+      forks_count: 0,
+      created_at: deep.created_at.toISOString(),
+      last_activity_at: deep.last_activity_at.toISOString(),
+      namespace: { id: sub.id, name: 'platform', path: 'platform', kind: 'group', full_path: 'acme/platform', parent_id: group.id },
+    });
+
+    // A guest may not read the runner itself (403), so the per-reader filter is seen through a maintainer of both.
+    const both = await t.fx.user({ username: 'u_deploy_maint' });
+    await t.fx.projectMember(deep, both.user, 40);
+    const view = (await call('GET', `/api/v4/runners/${runner.id}`, { token: both.token })).json();
+    expect(view.projects.map((p: { id: number }) => p.id)).toEqual([deep.id]);
+    expect(view.projects[0]).toHaveProperty('default_branch', 'main');
+    expect((await call('GET', `/api/v4/runners/${runner.id}`, { token: guest.token })).statusCode).toBe(403);
+  });
+
+  it('shows a group runner its group only to readers who are members of it', async () => {
+    const runner = await makeRunner('group_type');
+    const owner = (await call('GET', `/api/v4/runners/${runner.id}`, { token: users.owner!.token })).json();
+    expect(owner.groups).toEqual([{ id: group.id, web_url: 'http://gitlab.test/groups/acme', name: 'acme' }]);
+    // A Maintainer of a project that uses the group's runners may read the runner, but is no member of the group.
+    const viaProject = await call('GET', `/api/v4/runners/${runner.id}`, { token: users.projectMaintainer!.token });
+    expect(viaProject.statusCode).toBe(200);
+    expect(viaProject.json().groups).toEqual([]);
+  });
+
+  it('falls back to the first-assigned project as owner once the owning project is gone', async () => {
+    const doomed = await t.fx.project({ namespace: group, path: 'doomed' });
+    const runner = await makeRunner('project_type', { projects: [doomed, project], maintenanceNote: 'moved' });
+    await t.ctx.prisma.runner.update({ where: { id: runner.id }, data: { sharding_key_id: doomed.id } });
+    await t.ctx.prisma.project.delete({ where: { id: doomed.id } });
+    const res = await call('GET', `/api/v4/runners/${runner.id}`, { token: users.projectMaintainer!.token });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().projects.map((p: { id: number }) => p.id)).toEqual([project.id]);
+    // The remaining project owns it now: its Maintainer may update the runner, so maintenance_note is shown.
+    expect(res.json().maintenance_note).toBe('moved');
+  });
+
   it('reports job_execution_status active while a job runs', async () => {
     const runner = await makeRunner('project_type');
     const pipeline = await t.ctx.prisma.pipeline.create({ data: { iid: 1000 + runner.id, project_id: project.id, ref: 'main', sha: 'a'.repeat(40), before_sha: '0'.repeat(40) } });

@@ -39,45 +39,6 @@ export async function findUpdatableRunner(ctx: AppContext, actor: PolicyActor, i
 }
 
 /**
- * RunnerDetails' per-reader parts: admins see all assigned projects and the
- * group; others only the projects and groups they are a member of.
- */
-export async function loadRunnerDetailsExtras(
-  ctx: AppContext,
-  actor: PolicyActor,
-  access: RunnerAccess,
-  opts: { includeProjects: boolean },
-): Promise<RunnerDetailsExtras> {
-  const { runner, ownership } = access;
-  const [extras, manager, groups, projects] = await Promise.all([
-    loadRunnerExtras(ctx, [runner]).then((m) => m.get(runner.id)!),
-    latestManager(ctx, runner.id),
-    visibleRunnerGroups(ctx, actor, ownership.groupId),
-    opts.includeProjects ? visibleAssignedProjects(ctx, actor, ownership.projectIds) : Promise.resolve(undefined),
-  ]);
-  return { ...extras, latestManager: manager, canUpdate: access.can.has('update_runner'), projects, groups };
-}
-
-async function visibleRunnerGroups(ctx: AppContext, actor: PolicyActor, groupId: number | null): Promise<Namespace[]> {
-  if (groupId === null) return [];
-  const group = await ctx.prisma.namespace.findUnique({ where: { id: groupId } });
-  if (!group) return [];
-  if (actor.admin) return [group];
-  return (await groupAccessLevel(ctx, actor.id, group)) >= AccessLevel.GUEST ? [group] : [];
-}
-
-async function visibleAssignedProjects(ctx: AppContext, actor: PolicyActor, projectIds: number[]): Promise<ProjectView[]> {
-  if (projectIds.length === 0) return [];
-  let ids = projectIds;
-  if (!actor.admin) {
-    const levels = await projectAccessLevels(ctx, actor.id, projectIds);
-    ids = projectIds.filter((id) => (levels.get(id) ?? 0) >= AccessLevel.GUEST);
-  }
-  const projects = await ctx.prisma.project.findMany({ where: { id: { in: ids } }, include: { namespace: true }, orderBy: { id: 'asc' } });
-  return loadProjectViews(ctx, actor, projects);
-}
-
-/**
  * PUT /runners/:id after authorization: `paused` wins over `active` by
  * becoming it, the tag list is replaced whole, and the model validations
  * run (tag checks only when the tags changed) → 400 {"message":{attr:[…]}}.

@@ -15,6 +15,7 @@ import {
   runnerShowParams,
   runnerUpdateParams,
 } from '../../../schemas/runners.js';
+import { readRunnerDetails } from '../../../services/runners/runner-details-service.js';
 import { findRunnerForJobs, keysetRunnerJobs, presentRunnerJobs, runnerJobsSource } from '../../../services/runners/runner-jobs-service.js';
 import { allRunnersSource, ownedRunnersSource } from '../../../services/runners/runner-list-service.js';
 import {
@@ -22,7 +23,6 @@ import {
   findReadableRunner,
   findUpdatableRunner,
   listRunnerManagers,
-  loadRunnerDetailsExtras,
   resetAuthenticationToken,
   runnerProjectsSource,
   updateRunner,
@@ -59,9 +59,8 @@ export default async function runnerRoutes(app: FastifyInstance) {
   app.get('/runners/:id', { config: manageRunner }, async (request) => {
     const actor = requireActor(request).user;
     const params = parseInput(runnerShowParams, requestParams(request));
-    const access = await findReadableRunner(ctx, actor, params.id);
-    const extras = await loadRunnerDetailsExtras(ctx, actor, access, { includeProjects: params.include_projects });
-    return presentRunnerDetails(access.runner, extras, presentOptions(request, externalUrl));
+    const { runner, extras } = await readRunnerDetails(ctx, actor, params.id, { includeProjects: params.include_projects });
+    return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
   });
 
   app.put('/runners/:id', { config: manageRunner }, async (request) => {
@@ -71,8 +70,8 @@ export default async function runnerRoutes(app: FastifyInstance) {
     atLeastOneOf(raw, [...RUNNER_UPDATE_KEYS]);
     mutuallyExclusive(raw, ['active', 'paused']);
     const access = await findUpdatableRunner(ctx, actor, input.id);
-    const runner = await updateRunner(ctx, access.runner, input);
-    const extras = await loadRunnerDetailsExtras(ctx, actor, { ...access, runner }, { includeProjects: true });
+    await updateRunner(ctx, access.runner, input);
+    const { runner, extras } = await readRunnerDetails(ctx, actor, input.id, { includeProjects: true });
     return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
   });
 
