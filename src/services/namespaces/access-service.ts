@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
-import type { Namespace, Project } from '../../generated/prisma/client.js';
+import { prepared } from '../../db/prepared.js';
+import type { ApplicationSetting, Namespace, Project } from '../../generated/prisma/client.js';
 import { AccessLevel, type PolicyActor, type Visibility } from '../../policies/access-levels.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type NamespaceAbility, type ProjectFacts } from '../../policies/namespace-policy.js';
 import { forbidden, notFound } from '../../lib/errors.js';
@@ -80,6 +81,15 @@ export async function loadProjectFacts(ctx: AppContext, actor: PolicyActor | nul
     actor ? projectAccessLevel(ctx, actor.id, project) : Promise.resolve(0),
     project.namespace.kind === 'group' ? rootGroupAllowsRegistrationToken(ctx, project.namespace) : Promise.resolve(true),
   ]);
+  return projectFacts(project, accessLevel, rootAllows, settings);
+}
+
+function projectFacts(
+  project: Project,
+  accessLevel: number,
+  rootAllows: boolean,
+  settings: Pick<ApplicationSetting, 'allow_runner_registration_token' | 'valid_runner_registrars'>,
+): ProjectFacts {
   return {
     visibility: project.visibility as Visibility,
     accessLevel,
@@ -95,9 +105,70 @@ export async function findGroup(ctx: AppContext, id: NamespacedId): Promise<Name
   return ns;
 }
 
-export async function findProject(ctx: AppContext, id: NamespacedId): Promise<ProjectWithNamespace | null> {
-  const where = 'id' in id ? { id: id.id } : { path_with_namespace: id.fullPath };
-  return ctx.prisma.project.findFirst({ where, include: { namespace: true } });
+// Every Namespace column, spelled out so the project lookup can return the
+// namespace as typed columns (ns_*) next to p.*; `satisfies` fails the build
+// when the model gains or loses a column.
+const NAMESPACE_COLUMNS = Object.keys({
+  id: true, kind: true, name: true, path: true, full_path: true, description: true, parent_id: true, traversal_ids: true,
+  owner_id: true, visibility: true, shared_runners_enabled: true, allow_descendants_override_disabled_shared_runners: true,
+  allow_runner_registration_token: true, runner_registration_enabled: true, runners_token_encrypted: true,
+  runners_token_digest: true, runner_token_expiration_interval: true, subgroup_runner_token_expiration_interval: true,
+  project_runner_token_expiration_interval: true, created_at: true, updated_at: true,
+} satisfies Record<keyof Namespace, true>) as (keyof Namespace)[];
+
+/**
+ * The project, its namespace and everything loadProjectFacts reads, in one
+ * statement: every /projects/:id route starts here, and as separate queries
+ * (four through Prisma) the lookup cost more than a runner page. Access
+ * levels as in projectAccessLevel; the root group's registration-token
+ * switch as in rootGroupAllowsRegistrationToken.
+ */
+function projectLookupSql(by: 'id' | 'path'): string {
+  return `SELECT p.*, ${NAMESPACE_COLUMNS.map((c) => `n.${c} AS ns_${c}`).join(', ')},
+       CASE WHEN $2::int IS NULL THEN 0
+            WHEN n.kind = 'user' AND n.owner_id = $2 THEN ${AccessLevel.OWNER}
+            ELSE GREATEST(
+              COALESCE((SELECT pm.access_level FROM project_members pm WHERE pm.project_id = p.id AND pm.user_id = $2), 0),
+              COALESCE((SELECT max(gm.access_level) FROM group_members gm
+                         WHERE n.kind = 'group' AND gm.user_id = $2 AND gm.group_id = ANY(n.traversal_ids)), 0)) END AS facts_access_level,
+       CASE WHEN n.kind = 'group' THEN COALESCE(
+              (SELECT root.allow_runner_registration_token FROM namespaces root WHERE root.id = COALESCE(n.traversal_ids[1], n.id)), true)
+            ELSE true END AS facts_root_allows,
+       s.allow_runner_registration_token AS facts_settings_allow,
+       s.valid_runner_registrars AS facts_settings_registrars
+  FROM projects p
+  JOIN namespaces n ON n.id = p.namespace_id
+  LEFT JOIN application_settings s ON s.id = 1
+ WHERE ${by === 'id' ? 'p.id = $1::int' : 'p.path_with_namespace = $1::text'}`;
+}
+const PROJECT_BY_ID_SQL = projectLookupSql('id');
+const PROJECT_BY_PATH_SQL = projectLookupSql('path');
+
+async function loadProjectWithFacts(
+  ctx: AppContext,
+  actor: PolicyActor | null,
+  id: NamespacedId,
+): Promise<{ project: ProjectWithNamespace; facts: ProjectFacts } | null> {
+  const [text, key] = 'id' in id ? [PROJECT_BY_ID_SQL, id.id] : [PROJECT_BY_PATH_SQL, id.fullPath];
+  const res = await ctx.pool.query<Record<string, unknown>>(prepared(text, [key, actor?.id ?? null]));
+  const row = res.rows[0];
+  if (!row) return null;
+  const project: Record<string, unknown> = {};
+  const namespace: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (k.startsWith('ns_')) namespace[k.slice(3)] = v;
+    else if (!k.startsWith('facts_')) project[k] = v;
+  }
+  const withNamespace = { ...(project as Project), namespace: namespace as Namespace };
+  // The settings row exists from bootstrap on; getSettings recreates it otherwise.
+  const settings =
+    row.facts_settings_allow === null
+      ? await getSettings(ctx)
+      : { allow_runner_registration_token: row.facts_settings_allow as boolean, valid_runner_registrars: row.facts_settings_registrars as string[] };
+  return {
+    project: withNamespace,
+    facts: projectFacts(withNamespace, row.facts_access_level as number, row.facts_root_allows as boolean, settings),
+  };
 }
 
 export interface Authorized<T> {
@@ -118,11 +189,11 @@ export async function findGroupFor(ctx: AppContext, actor: PolicyActor | null, i
 }
 
 export async function findProjectFor(ctx: AppContext, actor: PolicyActor | null, id: NamespacedId): Promise<Authorized<ProjectWithNamespace>> {
-  const project = await findProject(ctx, id);
-  if (!project) throw notFound('Project');
-  const can = projectAbilities(actor, await loadProjectFacts(ctx, actor, project));
+  const found = await loadProjectWithFacts(ctx, actor, id);
+  if (!found) throw notFound('Project');
+  const can = projectAbilities(actor, found.facts);
   if (!can.has('read')) throw notFound('Project');
-  return { subject: project, can };
+  return { subject: found.project, can };
 }
 
 /** `authorize!(ability)`: 403 {"message":"403 Forbidden"} unless allowed. */
