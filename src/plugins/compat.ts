@@ -25,20 +25,33 @@ export function requestIdFrom(header: string | string[] | undefined): string | u
   return clean === '' ? undefined : clean;
 }
 
+/**
+ * A JSON body as the server reads it: empty is `{}`, lone surrogates become
+ * U+FFFD, anything unparsable is a 400 "Invalid JSON body".
+ */
+export function parseJsonBody(body: string): unknown {
+  const text = body.trim();
+  if (text === '') return {};
+  try {
+    const parsed = JSON.parse(text);
+    return LONE_SURROGATE_ESCAPE.test(text) ? wellFormed(parsed) : parsed;
+  } catch {
+    throw Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'GL_INVALID_JSON' });
+  }
+}
+
 async function compat(app: FastifyInstance) {
   // python-gitlab sends `Content-Type: application/json` with an empty body on
   // DELETE and bodiless POST; Fastify's own parser would answer 400.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, {});
+    let parsed: unknown;
     try {
-      const parsed = JSON.parse(text);
-      done(null, LONE_SURROGATE_ESCAPE.test(text) ? wellFormed(parsed) : parsed);
-    } catch {
-      const err = Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'GL_INVALID_JSON' });
-      done(err, undefined);
+      parsed = parseJsonBody(body as string);
+    } catch (err) {
+      return done(err as Error, undefined);
     }
+    done(null, parsed);
   });
   await app.register(formbody, { parser: (str) => parseQuery(str) });
   await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 5, fields: 2000 } });

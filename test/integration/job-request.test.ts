@@ -273,6 +273,38 @@ job:
     expect(missing.json()).toEqual({ error: 'token is missing' });
   });
 
+  it('authenticates every poll, also one whose body is byte for byte a body it answered before', async () => {
+    const project = await t.fx.project({ namespace: group });
+    const { runner, token } = await t.fx.runner({ projects: [project] });
+    const body = JSON.stringify({ token, info: { name: 'gitlab-runner', version: '17.1.0' } });
+    const poll = () => t.app.inject({ method: 'POST', url: '/api/v4/jobs/request', payload: body, headers: { 'content-type': 'application/json' } });
+    expect((await poll()).statusCode).toBe(204);
+    expect((await poll()).statusCode).toBe(204);
+    const reset = await t.api({ method: 'POST', url: `/api/v4/runners/${runner.id}/reset_authentication_token` });
+    expect(reset.statusCode).toBe(201);
+    const refused = await poll();
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toEqual({ message: '403 Forbidden' });
+  });
+
+  it('reads the poll body as JSON, url-encoded form or multipart, and answers 400 to broken JSON', async () => {
+    const project = await t.fx.project({ namespace: group });
+    const { token } = await t.fx.runner({ projects: [project] });
+    const post = (payload: string, type: string) => t.app.inject({ method: 'POST', url: '/api/v4/jobs/request', payload, headers: { 'content-type': type } });
+    expect((await post(`{"token":"${token}"}`, 'application/json')).statusCode).toBe(204);
+    expect((await post(`  {"token":"${token}"}\n`, 'application/json; charset=utf-8')).statusCode).toBe(204);
+    expect((await post(`token=${encodeURIComponent(token)}&info[name]=x`, 'application/x-www-form-urlencoded')).statusCode).toBe(204);
+    const boundary = 'b0undary';
+    const multipart = `--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n--${boundary}--\r\n`;
+    expect((await post(multipart, `multipart/form-data; boundary=${boundary}`)).statusCode).toBe(204);
+    const broken = await post(`{"token":"${token}"`, 'application/json');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toEqual({ message: '400 Bad request - Invalid JSON body' });
+    const empty = await post('', 'application/json');
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toEqual({ error: 'token is missing' });
+  });
+
   it('holds a poll whose last_update is current and hands out a job queued meanwhile (long polling)', async () => {
     const lp = await createTestApp({ JOB_REQUEST_LONG_POLL_SECONDS: '10' });
     try {

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, apiError, paramError } from '../../../lib/errors.js';
 import { baseUrl } from '../../../lib/pagination.js';
 import { presentJobRequestResponse } from '../../../presenters/job-request-response.js';
-import { jobIdParams, jobRequestSchema, jobUpdateSchema, traceQuerySchema } from '../../../schemas/jobs.js';
+import { jobIdParams, jobRequestSchema, jobUpdateSchema, traceQuerySchema, type JobRequestBody } from '../../../schemas/jobs.js';
+import { ParseMemo } from '../../../lib/parse-memo.js';
+import { parseJsonBody } from '../../../plugins/compat.js';
 import { parseInput } from '../../../schemas/common.js';
 import { requestJob } from '../../../services/jobs/job-request-service.js';
 import { appendTrace, authenticateJob, contentRangeStart, updateJob } from '../../../services/jobs/job-update-service.js';
@@ -14,6 +16,10 @@ import { runnerQueues } from '../../../services/jobs/runner-queue.js';
 
 /** The runner sends at most 1 MiB per PATCH (DefaultTracePatchLimit); leave room above that. */
 const TRACE_BODY_LIMIT = 2 * 1024 * 1024;
+
+/** Twice the 10,000-runner fleet the server is sized for; a poll body is well under 4 KiB. */
+const POLL_MEMO_ENTRIES = 20_000;
+const POLL_MEMO_TEXT_LENGTH = 4096;
 
 const jobTokenHeader = (request: FastifyRequest): string | undefined => {
   const value = request.headers['job-token'];
@@ -31,12 +37,23 @@ export default async function jobsRoutes(app: FastifyInstance) {
   // A held long poll must not keep the server from shutting down.
   app.addHook('onClose', async () => runnerQueues(app.ctx).releaseAll());
 
-  app.post('/jobs/request', { config: { auth: 'none' } }, async (request, reply) => {
-    const body = parseInput(jobRequestSchema, request.body);
-    const result = await requestJob(app.ctx, body, request.ip);
-    if (result.kind === 'none') return reply.code(204).header('x-gitlab-last-update', result.lastUpdate).send();
-    const payload = presentJobRequestResponse(result.job, baseUrl(request, app.ctx.config.EXTERNAL_URL));
-    return reply.code(201).type('application/json').send(payload);
+  // The poll keeps its JSON body as text (in this scope only) and parses it
+  // through a memo: a runner sends the same body every few seconds.
+  const pollBodies = new ParseMemo<JobRequestBody>(POLL_MEMO_ENTRIES, POLL_MEMO_TEXT_LENGTH);
+  await app.register(async (poll) => {
+    poll.removeContentTypeParser('application/json');
+    poll.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    poll.post('/jobs/request', { config: { auth: 'none' } }, async (request, reply) => {
+      const text = typeof request.body === 'string' ? request.body : undefined;
+      const body = (text !== undefined && pollBodies.get(text)) || parseInput(jobRequestSchema, text !== undefined ? parseJsonBody(text) : request.body);
+      const result = await requestJob(app.ctx, body, request.ip);
+      // Authenticated and answered: the same text next time is the same request.
+      if (text !== undefined) pollBodies.remember(text, body);
+      if (result.kind === 'none') return reply.code(204).header('x-gitlab-last-update', result.lastUpdate).send();
+      const payload = presentJobRequestResponse(result.job, baseUrl(request, app.ctx.config.EXTERNAL_URL));
+      return reply.code(201).type('application/json').send(payload);
+    });
   });
 
   app.put('/jobs/:id', { config: { auth: 'none' } }, async (request, reply) => {
