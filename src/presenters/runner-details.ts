@@ -2,7 +2,7 @@ import type { Namespace, Runner, RunnerManager } from '../generated/prisma/clien
 import { ACCESS_LEVEL_NAMES } from '../services/runners/runner-core.js';
 import { presentBasicGroup } from './group.js';
 import { presentBasicProjectDetails, type BasicProject } from './project.js';
-import { iso, presentRunner, type PresentOptions, type RunnerExtras } from './runner.js';
+import { iso, presentRunner, type PresentOptions, type RunnerEntityRow, type RunnerExtras } from './runner.js';
 
 // Entities::Ci::RunnerDetails (runners-api.md §2.2). The embedded project
 // and group shapes are the identity presenters' (project.ts, group.ts).
@@ -32,7 +32,11 @@ export type ManagerVersion = Pick<RunnerManager, 'version' | 'revision' | 'platf
 /** Entities::BasicProjectDetails of a project view. */
 export const presentProjectView = (v: ProjectView, baseUrl: string) => presentBasicProjectDetails(v.project, baseUrl, v.names, v);
 
-export function presentRunnerDetails(runner: Runner, extras: RunnerDetailsExtras, opts: PresentOptions) {
+/** The runner columns RunnerDetails shows. */
+export type RunnerDetailsRow = RunnerEntityRow &
+  Pick<Runner, 'tag_list' | 'run_untagged' | 'locked' | 'maximum_timeout' | 'access_level' | 'maintenance_note'>;
+
+export function presentRunnerDetails(runner: RunnerDetailsRow, extras: RunnerDetailsExtras, opts: PresentOptions) {
   const m = extras.latestManager;
   return {
     ...presentRunner(runner, extras, opts),

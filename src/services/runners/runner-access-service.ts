@@ -66,7 +66,12 @@ async function maintainsProjectUsingGroup(ctx: AppContext, userId: number, group
   return res.rows[0]?.found ?? false;
 }
 
-export async function loadRunnerFacts(ctx: AppContext, actor: PolicyActor, runner: Runner, own: RunnerOwnership): Promise<RunnerFacts> {
+export async function loadRunnerFacts(
+  ctx: AppContext,
+  actor: PolicyActor,
+  runner: Pick<Runner, 'runner_type' | 'locked'>,
+  own: RunnerOwnership,
+): Promise<RunnerFacts> {
   const type = RUNNER_TYPE_NAMES[runner.runner_type]!;
   const facts: RunnerFacts = {
     type,
@@ -110,6 +115,6 @@ export async function findRunnerFor(ctx: AppContext, actor: PolicyActor, id: num
 }
 
 /** `forbidden!("No access granted") unless can?(ability)`. */
-export function authorizeRunner(access: RunnerAccess, ability: RunnerAbility): void {
+export function authorizeRunner(access: Pick<RunnerAccess, 'can'>, ability: RunnerAbility): void {
   if (!access.can.has(ability)) throw forbidden('No access granted');
 }

@@ -1,11 +1,11 @@
 import type { AppContext } from '../../context.js';
 import { prepared } from '../../db/prepared.js';
-import type { Namespace, Runner } from '../../generated/prisma/client.js';
+import type { Namespace } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { runnerAbilities } from '../../policies/runner-policy.js';
 import type { BasicProject } from '../../presenters/project.js';
-import type { ManagerVersion, ProjectView, RunnerDetailsExtras } from '../../presenters/runner-details.js';
+import type { ManagerVersion, ProjectView, RunnerDetailsExtras, RunnerDetailsRow } from '../../presenters/runner-details.js';
 import type { RunnerCreator } from '../../presenters/runner.js';
 import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-service.js';
 import { authorizeRunner, loadRunnerFacts, type RunnerOwnership } from './runner-access-service.js';
@@ -24,7 +24,14 @@ type RunnerGroup = Pick<Namespace, 'id' | 'full_path' | 'name' | 'traversal_ids'
 /** An assigned project, with what decides `read_code` for members. */
 type AssignedProject = BasicProject & { visibility: string };
 
-interface RunnerDetailsRow extends Runner {
+/** The columns RunnerDetails and the policy read (never the token digest). */
+const RUNNER_COLUMNS = [
+  'id', 'description', 'active', 'runner_type', 'name', 'contacted_at', 'created_at', 'creator_id',
+  'tag_list', 'run_untagged', 'locked', 'maximum_timeout', 'access_level', 'maintenance_note',
+] as const satisfies readonly (keyof DetailsRow)[];
+
+interface DetailsRow extends RunnerDetailsRow {
+  creator_id: number | null;
   creator_username: string | null;
   creator_name: string | null;
   creator_state: string | null;
@@ -57,7 +64,7 @@ const PROJECT = RUNNER_TYPE_IDS.project_type;
 // The job probe is LATERAL … LIMIT 1 for the reason the list query gives
 // (runner-queries.ts): one jobs(runner_id, status) index lookup.
 const DETAILS_SQL = `
-SELECT r.*,
+SELECT ${RUNNER_COLUMNS.map((c) => `r.${c}`).join(', ')},
        u.username AS creator_username, u.name AS creator_name, u.state AS creator_state,
        busy.id IS NOT NULL AS executing,
        m.id IS NOT NULL AS manager_found,
@@ -93,7 +100,7 @@ SELECT r.*,
  WHERE r.id = $1`;
 
 interface LoadedDetails {
-  runner: Runner;
+  runner: RunnerDetailsRow;
   ownership: RunnerOwnership;
   creator: RunnerCreator | null;
   executing: boolean;
@@ -106,7 +113,7 @@ interface LoadedDetails {
 }
 
 async function loadDetails(ctx: AppContext, id: number, includeProjects: boolean): Promise<LoadedDetails | null> {
-  const res = await ctx.pool.query<RunnerDetailsRow>(prepared(DETAILS_SQL, [id, EXECUTING_JOB_STATUSES, includeProjects]));
+  const res = await ctx.pool.query<DetailsRow>(prepared(DETAILS_SQL, [id, EXECUTING_JOB_STATUSES, includeProjects]));
   const row = res.rows[0];
   if (!row) return null;
   const {
@@ -155,11 +162,11 @@ export async function readRunnerDetails(
   actor: PolicyActor,
   id: number,
   opts: { includeProjects: boolean },
-): Promise<{ runner: Runner; extras: RunnerDetailsExtras }> {
+): Promise<{ runner: RunnerDetailsRow; extras: RunnerDetailsExtras }> {
   const d = await loadDetails(ctx, id, opts.includeProjects);
   if (!d) throw notFound('Runner');
   const can = runnerAbilities(actor, await loadRunnerFacts(ctx, actor, d.runner, d.ownership));
-  authorizeRunner({ runner: d.runner, ownership: d.ownership, can }, 'read_runner');
+  authorizeRunner({ can }, 'read_runner');
 
   const [groupVisible, levels] = await Promise.all([
     d.group === null || actor.admin ? Promise.resolve(true) : groupAccessLevel(ctx, actor.id, d.group).then((l) => l >= AccessLevel.GUEST),
