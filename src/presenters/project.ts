@@ -56,9 +56,22 @@ export interface ProjectView {
   readCode: boolean;
 }
 
+// The base URL is one of a handful (configured, or per Host header); parsing
+// it for every project of every response showed up in profiles.
+const hostnames = new Map<string, string>();
+function hostnameOf(base: string): string {
+  let host = hostnames.get(base);
+  if (host === undefined) {
+    host = new URL(base).hostname;
+    if (hostnames.size >= 100) hostnames.clear();
+    hostnames.set(base, host);
+  }
+  return host;
+}
+
 /** Entities::BasicProjectDetails. */
 export function presentBasicProjectDetails(project: BasicProject, base: string, names: Map<number, string>, view: ProjectView) {
-  const host = new URL(base).hostname;
+  const host = hostnameOf(base);
   return {
     ...presentProjectIdentity(project, names),
     ...(view.readCode ? { default_branch: project.default_branch } : {}),
