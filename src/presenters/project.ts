@@ -69,23 +69,44 @@ function hostnameOf(base: string): string {
   return host;
 }
 
+/** Entities::BasicProjectDetails; the read_code fields only for readers who may read code. */
+export interface BasicProjectDetailsEntity extends ReturnType<typeof presentProjectIdentity> {
+  default_branch?: string;
+  tag_list: string[];
+  topics: string[];
+  ssh_url_to_repo: string;
+  http_url_to_repo: string;
+  web_url: string;
+  readme_url?: null;
+  forks_count?: number;
+  avatar_url: null;
+  star_count: number;
+  last_activity_at: string;
+  namespace: ReturnType<typeof presentNamespaceBasic>;
+}
+
 /** Entities::BasicProjectDetails. */
-export function presentBasicProjectDetails(project: BasicProject, base: string, names: Map<number, string>, view: ProjectView) {
+export function presentBasicProjectDetails(project: BasicProject, base: string, names: Map<number, string>, view: ProjectView): BasicProjectDetailsEntity {
   const host = hostnameOf(base);
-  return {
-    ...presentProjectIdentity(project, names),
-    ...(view.readCode ? { default_branch: project.default_branch } : {}),
-    tag_list: [],
-    topics: [],
-    ssh_url_to_repo: `git@${host}:${project.path_with_namespace}.git`,
-    http_url_to_repo: `${base}/${project.path_with_namespace}.git`,
-    web_url: `${base}/${project.path_with_namespace}`,
-    ...(view.readCode ? { readme_url: null, forks_count: 0 } : {}),
-    avatar_url: null,
-    star_count: 0,
-    last_activity_at: project.last_activity_at.toISOString(),
-    namespace: presentNamespaceBasic(project.namespace, base),
-  };
+  // Keys appended in GitLab's order instead of spreading the identity and the
+  // optional read_code fields: spreads made this presenter (a runner's
+  // projects, a page of projects) several times slower and GC-heavy.
+  const out = presentProjectIdentity(project, names) as BasicProjectDetailsEntity;
+  if (view.readCode) out.default_branch = project.default_branch;
+  out.tag_list = [];
+  out.topics = [];
+  out.ssh_url_to_repo = `git@${host}:${project.path_with_namespace}.git`;
+  out.http_url_to_repo = `${base}/${project.path_with_namespace}.git`;
+  out.web_url = `${base}/${project.path_with_namespace}`;
+  if (view.readCode) {
+    out.readme_url = null;
+    out.forks_count = 0;
+  }
+  out.avatar_url = null;
+  out.star_count = 0;
+  out.last_activity_at = project.last_activity_at.toISOString();
+  out.namespace = presentNamespaceBasic(project.namespace, base);
+  return out;
 }
 
 export interface MemberAccess {

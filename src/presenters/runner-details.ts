@@ -1,7 +1,7 @@
 import type { Namespace, Runner, RunnerManager } from '../generated/prisma/client.js';
 import { ACCESS_LEVEL_NAMES } from '../services/runners/runner-core.js';
 import { presentBasicGroup } from './group.js';
-import { presentBasicProjectDetails, type BasicProject } from './project.js';
+import { presentBasicProjectDetails, type BasicProject, type BasicProjectDetailsEntity } from './project.js';
 import { iso, presentRunner, type PresentOptions, type RunnerEntityRow, type RunnerExtras } from './runner.js';
 
 // Entities::Ci::RunnerDetails (runners-api.md §2.2). The embedded project
@@ -36,22 +36,39 @@ export const presentProjectView = (v: ProjectView, baseUrl: string) => presentBa
 export type RunnerDetailsRow = RunnerEntityRow &
   Pick<Runner, 'tag_list' | 'run_untagged' | 'locked' | 'maximum_timeout' | 'access_level' | 'maintenance_note'>;
 
-export function presentRunnerDetails(runner: RunnerDetailsRow, extras: RunnerDetailsExtras, opts: PresentOptions) {
+/** Entities::Ci::RunnerDetails: the Runner entity's keys, then the details', in GitLab's order. */
+export type RunnerDetailsEntity = ReturnType<typeof presentRunner> & {
+  tag_list: string[];
+  run_untagged: boolean;
+  locked: boolean;
+  maximum_timeout: number | null;
+  access_level: 'not_protected' | 'ref_protected';
+  version: string | null;
+  revision: string | null;
+  platform: string | null;
+  architecture: string | null;
+  contacted_at: string | null;
+  maintenance_note: string | null;
+  projects?: BasicProjectDetailsEntity[];
+  groups: ReturnType<typeof presentBasicGroup>[];
+};
+
+export function presentRunnerDetails(runner: RunnerDetailsRow, extras: RunnerDetailsExtras, opts: PresentOptions): RunnerDetailsEntity {
   const m = extras.latestManager;
-  return {
-    ...presentRunner(runner, extras, opts),
-    tag_list: runner.tag_list,
-    run_untagged: runner.run_untagged,
-    locked: runner.locked,
-    maximum_timeout: runner.maximum_timeout,
-    access_level: ACCESS_LEVEL_NAMES[runner.access_level] ?? 'not_protected',
-    version: m?.version ?? null,
-    revision: m?.revision ?? null,
-    platform: m?.platform ?? null,
-    architecture: m?.architecture ?? null,
-    contacted_at: iso(runner.contacted_at),
-    maintenance_note: extras.canUpdate ? runner.maintenance_note : null,
-    ...(extras.projects ? { projects: extras.projects.map((p) => presentProjectView(p, opts.baseUrl)) } : {}),
-    groups: extras.groups.map((g) => presentBasicGroup(g, opts.baseUrl)),
-  };
+  // Appended to the Runner entity rather than spread into a new object (see presentBasicProjectDetails).
+  const out = presentRunner(runner, extras, opts) as RunnerDetailsEntity;
+  out.tag_list = runner.tag_list;
+  out.run_untagged = runner.run_untagged;
+  out.locked = runner.locked;
+  out.maximum_timeout = runner.maximum_timeout;
+  out.access_level = ACCESS_LEVEL_NAMES[runner.access_level] ?? 'not_protected';
+  out.version = m?.version ?? null;
+  out.revision = m?.revision ?? null;
+  out.platform = m?.platform ?? null;
+  out.architecture = m?.architecture ?? null;
+  out.contacted_at = iso(runner.contacted_at);
+  out.maintenance_note = extras.canUpdate ? runner.maintenance_note : null;
+  if (extras.projects) out.projects = extras.projects.map((p) => presentProjectView(p, opts.baseUrl));
+  out.groups = extras.groups.map((g) => presentBasicGroup(g, opts.baseUrl));
+  return out;
 }
