@@ -54,6 +54,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     config: opts.config,
     prisma: opts.db.prisma,
     pool: opts.db.pool,
+    preparedPool: opts.db.preparedPool,
     secrets: new SecretBox(opts.secretKey),
     log: app.log,
   };

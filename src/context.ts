@@ -9,6 +9,8 @@ export interface AppContext {
   config: Config;
   prisma: PrismaClient;
   pool: pg.Pool;
+  /** For queryPrepared only (src/db/prepared.ts). */
+  preparedPool: pg.Pool;
   secrets: SecretBox;
   log: FastifyBaseLogger;
 }

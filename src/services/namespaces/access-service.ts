@@ -1,5 +1,5 @@
 import type { AppContext } from '../../context.js';
-import { prepared } from '../../db/prepared.js';
+import { queryPrepared } from '../../db/prepared.js';
 import type { ApplicationSetting, Namespace, Project } from '../../generated/prisma/client.js';
 import { AccessLevel, type PolicyActor, type Visibility } from '../../policies/access-levels.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type NamespaceAbility, type ProjectFacts } from '../../policies/namespace-policy.js';
@@ -150,7 +150,7 @@ async function loadProjectWithFacts(
   id: NamespacedId,
 ): Promise<{ project: ProjectWithNamespace; facts: ProjectFacts } | null> {
   const [text, key] = 'id' in id ? [PROJECT_BY_ID_SQL, id.id] : [PROJECT_BY_PATH_SQL, id.fullPath];
-  const res = await ctx.pool.query<Record<string, unknown>>(prepared(text, [key, actor?.id ?? null]));
+  const res = await queryPrepared<Record<string, unknown>>(ctx, text, [key, actor?.id ?? null]);
   const row = res.rows[0];
   if (!row) return null;
   const project: Record<string, unknown> = {};

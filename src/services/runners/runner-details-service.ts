@@ -1,5 +1,5 @@
 import type { AppContext } from '../../context.js';
-import { prepared } from '../../db/prepared.js';
+import { queryPrepared } from '../../db/prepared.js';
 import type { Namespace } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
@@ -113,7 +113,7 @@ interface LoadedDetails {
 }
 
 async function loadDetails(ctx: AppContext, id: number, includeProjects: boolean): Promise<LoadedDetails | null> {
-  const res = await ctx.pool.query<DetailsRow>(prepared(DETAILS_SQL, [id, EXECUTING_JOB_STATUSES, includeProjects]));
+  const res = await queryPrepared<DetailsRow>(ctx, DETAILS_SQL, [id, EXECUTING_JOB_STATUSES, includeProjects]);
   const row = res.rows[0];
   if (!row) return null;
   const {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { AppContext } from '../../context.js';
-import { prepared } from '../../db/prepared.js';
+import { queryPrepared } from '../../db/prepared.js';
 import { ShortLivedCache, type PageSource } from '../../lib/pagination.js';
 import type { RunnerListItem } from '../../presenters/runner.js';
 import type { RunnerScope } from '../../schemas/runners.js';
@@ -513,7 +513,7 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
     if (offset < DEEP_OFFSET) return undefined;
     const anchors = await state.anchors.get(key, async () => {
       const st = runnerAnchorsSql(set, filters, ANCHOR_EVERY, await sqlOptions());
-      const res = await ctx.pool.query<{ id: number }>(prepared(st.text, st.values));
+      const res = await queryPrepared<{ id: number }>(ctx, st.text, st.values);
       return res.rows.map((r) => r.id);
     });
     const index = Math.min(Math.floor(offset / ANCHOR_EVERY), anchors.length - 1);
@@ -534,7 +534,7 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
       ),
     items: async (offset, limit) => {
       const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
-      const res = await ctx.pool.query<PageRow>(prepared(st.text, st.values));
+      const res = await queryPrepared<PageRow>(ctx, st.text, st.values);
       return res.rows.map(toListItem);
     },
   };
