@@ -42,3 +42,12 @@ export function queryPrepared<R extends pg.QueryResultRow>(
 ): Promise<pg.QueryResult<R>> {
   return ctx.preparedPool.query<R>({ name: nameFor(text), text, values });
 }
+
+/** queryPrepared with each row as an array of its columns, in SELECT order (no object per row). */
+export function queryPreparedArrays<R extends unknown[]>(
+  ctx: { preparedPool: pg.Pool },
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryArrayResult<R>> {
+  return ctx.preparedPool.query<R>({ name: nameFor(text), text, values, rowMode: 'array' });
+}

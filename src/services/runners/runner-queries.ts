@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { AppContext } from '../../context.js';
-import { queryPrepared } from '../../db/prepared.js';
+import { queryPrepared, queryPreparedArrays } from '../../db/prepared.js';
 import { ShortLivedCache, type PageSource } from '../../lib/pagination.js';
 import type { RunnerListItem } from '../../presenters/runner.js';
 import type { RunnerScope } from '../../schemas/runners.js';
@@ -374,6 +374,7 @@ export function runnerPageSql(
   // The job probe is a LATERAL … LIMIT 1 rather than EXISTS so that it stays
   // one jobs(runner_id, status) lookup per listed runner; an EXISTS may be
   // planned as a hash of every running job in the instance.
+  // Column order is PageRow's: rows are read as arrays.
   const text = `SELECT r.id, r.description, r.active, r.runner_type, r.name, r.contacted_at, r.created_at,
          u.id AS creator_id, u.username AS creator_username, u.name AS creator_name, u.state AS creator_state,
          busy.id IS NOT NULL AS executing
@@ -396,25 +397,33 @@ export function runnerAnchorsSql(set: RunnerSet, filters: RunnerFilterSpec, ever
   return { text, values: sql.params };
 }
 
-interface PageRow {
-  id: number;
-  description: string | null;
-  active: boolean;
-  runner_type: number;
-  name: string | null;
-  contacted_at: Date | null;
-  created_at: Date;
-  creator_id: number | null;
-  creator_username: string | null;
-  creator_name: string | null;
-  creator_state: string | null;
-  executing: boolean;
-}
+/** A page row, columns in the order runnerPageSql selects them. */
+type PageRow = [
+  id: number,
+  description: string | null,
+  active: boolean,
+  runner_type: number,
+  name: string | null,
+  contacted_at: Date | null,
+  created_at: Date,
+  creator_id: number | null,
+  creator_username: string | null,
+  creator_name: string | null,
+  creator_state: string | null,
+  executing: boolean,
+];
 
+// Rows come as arrays (rowMode 'array'): a page is a hundred of them, and
+// building an object per row only to take it apart again showed in profiles.
 function toListItem(row: PageRow): RunnerListItem {
-  const { creator_id, creator_username, creator_name, creator_state, executing, ...runner } = row;
-  const creator = creator_id === null ? null : { id: creator_id, username: creator_username!, name: creator_name!, state: creator_state! };
-  return { runner, extras: { creator, executing } };
+  const creatorId = row[7];
+  return {
+    runner: { id: row[0], description: row[1], active: row[2], runner_type: row[3], name: row[4], contacted_at: row[5], created_at: row[6] },
+    extras: {
+      creator: creatorId === null ? null : { id: creatorId, username: row[8]!, name: row[9]!, state: row[10]! },
+      executing: row[11],
+    },
+  };
 }
 
 // ---------------------------------------------------------------- per-database state
@@ -534,7 +543,7 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
       ),
     items: async (offset, limit) => {
       const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
-      const res = await queryPrepared<PageRow>(ctx, st.text, st.values);
+      const res = await queryPreparedArrays<PageRow>(ctx, st.text, st.values);
       return res.rows.map(toListItem);
     },
   };
