@@ -1,25 +1,37 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
 
-// Named (server-side prepared) statements for the hot read queries, run on
-// sessions that always use the statement's generic plan.
+// Named (server-side prepared) statements for the hot read queries.
 //
-// A list query's planning costs PostgreSQL more than running it (0.5–1 ms
-// for a page at 100,000 runners against 0.2–0.4 ms of execution). A named
-// statement is parsed once per connection, but PostgreSQL's own choice
-// (plan_cache_mode=auto) never settles on the generic plan for these: with
-// LIMIT and OFFSET as parameters the generic plan's estimate is far above
-// the custom ones, so it would plan every execution anyway. The sessions of
-// ctx.preparedPool use plan_cache_mode=force_generic_plan instead; every
-// statement sent through queryPrepared must therefore have a good generic
-// plan, which test/integration/list-query-plans.test.ts checks with
-// EXPLAIN (GENERIC_PLAN). Everything else (counts, whose plan depends on how
-// selective the filters are) stays on ctx.pool with custom plans.
+// A named statement is parsed once per connection. Planning is the other
+// half: for a runner page at 100,000 runners PostgreSQL spends more time
+// planning (0.5–2 ms) than executing (0.2–0.5 ms), and its own choice
+// (plan_cache_mode=auto) never settles on the generic plan for list pages,
+// because with LIMIT and OFFSET as parameters the generic estimate assumes a
+// tenth of the rows are wanted.
+//
+// A statement whose generic plan is as good as any custom one says so
+// (`generic: true`) and runs on ctx.preparedPool, whose sessions use
+// plan_cache_mode=force_generic_plan: planned once per connection. That
+// holds for single-row lookups and for pages read in one index-ordered scan
+// of runners. It does not for UNIONs of several sources (project and group
+// lists), whose generic plan may append and sort the whole set where the
+// real LIMIT calls for merging the first rows: those are planned per
+// execution on ctx.pool. test/integration/list-query-plans.test.ts checks
+// the generic plans (EXPLAIN (GENERIC_PLAN)) of every `generic` statement.
 //
 // The name is derived from the text, so the same SQL always maps to the same
 // statement. Only SQL assembled from a bounded set of shapes belongs here
 // (values go in parameters): every distinct text stays prepared on every
 // pooled connection for the connection's life.
+
+/** A statement for queryPrepared. */
+export interface PreparedQuery {
+  text: string;
+  values: unknown[];
+  /** Its generic plan is as good as a custom one, whatever the values: never re-plan it. */
+  generic: boolean;
+}
 
 const names = new Map<string, string>();
 const MAX_NAMES = 10_000;
@@ -34,20 +46,17 @@ function nameFor(text: string): string {
   return name;
 }
 
-/** The statement, named after its text, run with its generic plan. */
-export function queryPrepared<R extends pg.QueryResultRow>(
-  ctx: { preparedPool: pg.Pool },
-  text: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
-  return ctx.preparedPool.query<R>({ name: nameFor(text), text, values });
+const poolFor = (ctx: { pool: pg.Pool; preparedPool: pg.Pool }, q: PreparedQuery) => (q.generic ? ctx.preparedPool : ctx.pool);
+
+/** The statement, named after its text. */
+export function queryPrepared<R extends pg.QueryResultRow>(ctx: { pool: pg.Pool; preparedPool: pg.Pool }, q: PreparedQuery): Promise<pg.QueryResult<R>> {
+  return poolFor(ctx, q).query<R>({ name: nameFor(q.text), text: q.text, values: q.values });
 }
 
 /** queryPrepared with each row as an array of its columns, in SELECT order (no object per row). */
 export function queryPreparedArrays<R extends unknown[]>(
-  ctx: { preparedPool: pg.Pool },
-  text: string,
-  values: unknown[],
+  ctx: { pool: pg.Pool; preparedPool: pg.Pool },
+  q: PreparedQuery,
 ): Promise<pg.QueryArrayResult<R>> {
-  return ctx.preparedPool.query<R>({ name: nameFor(text), text, values, rowMode: 'array' });
+  return poolFor(ctx, q).query<R>({ name: nameFor(q.text), text: q.text, values: q.values, rowMode: 'array' });
 }

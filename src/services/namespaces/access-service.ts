@@ -141,8 +141,8 @@ function projectLookupSql(by: 'id' | 'path'): string {
   LEFT JOIN application_settings s ON s.id = 1
  WHERE ${by === 'id' ? 'p.id = $1::int' : 'p.path_with_namespace = $1::text'}`;
 }
-const PROJECT_BY_ID_SQL = projectLookupSql('id');
-const PROJECT_BY_PATH_SQL = projectLookupSql('path');
+export const PROJECT_BY_ID_SQL = projectLookupSql('id');
+export const PROJECT_BY_PATH_SQL = projectLookupSql('path');
 
 async function loadProjectWithFacts(
   ctx: AppContext,
@@ -150,7 +150,7 @@ async function loadProjectWithFacts(
   id: NamespacedId,
 ): Promise<{ project: ProjectWithNamespace; facts: ProjectFacts } | null> {
   const [text, key] = 'id' in id ? [PROJECT_BY_ID_SQL, id.id] : [PROJECT_BY_PATH_SQL, id.fullPath];
-  const res = await queryPrepared<Record<string, unknown>>(ctx, text, [key, actor?.id ?? null]);
+  const res = await queryPrepared<Record<string, unknown>>(ctx, { text, values: [key, actor?.id ?? null], generic: true });
   const row = res.rows[0];
   if (!row) return null;
   const project: Record<string, unknown> = {};

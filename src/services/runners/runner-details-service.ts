@@ -63,7 +63,7 @@ const PROJECT = RUNNER_TYPE_IDS.project_type;
 
 // The job probe is LATERAL … LIMIT 1 for the reason the list query gives
 // (runner-queries.ts): one jobs(runner_id, status) index lookup.
-const DETAILS_SQL = `
+export const DETAILS_SQL = `
 SELECT ${RUNNER_COLUMNS.map((c) => `r.${c}`).join(', ')},
        u.username AS creator_username, u.name AS creator_name, u.state AS creator_state,
        busy.id IS NOT NULL AS executing,
@@ -113,7 +113,7 @@ interface LoadedDetails {
 }
 
 async function loadDetails(ctx: AppContext, id: number, includeProjects: boolean): Promise<LoadedDetails | null> {
-  const res = await queryPrepared<DetailsRow>(ctx, DETAILS_SQL, [id, EXECUTING_JOB_STATUSES, includeProjects]);
+  const res = await queryPrepared<DetailsRow>(ctx, { text: DETAILS_SQL, values: [id, EXECUTING_JOB_STATUSES, includeProjects], generic: true });
   const row = res.rows[0];
   if (!row) return null;
   const {

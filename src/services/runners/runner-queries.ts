@@ -42,6 +42,12 @@ export interface SqlStatement {
   values: unknown[];
 }
 
+/** A page or anchor statement, and whether its generic plan is safe to keep (src/db/prepared.ts). */
+export interface ListStatement extends SqlStatement {
+  /** The ids come from one index-ordered scan of runners: no UNION to merge, no per-version probes. */
+  generic: boolean;
+}
+
 /**
  * Ids of the projects where `userId` has at least `minLevel`: direct
  * membership, membership of the project's group or any ancestor
@@ -340,7 +346,7 @@ export function runnerPageSql(
   offset: number,
   limit: number,
   opts: RunnerListSqlOptions & { anchor?: ListAnchor },
-): SqlStatement {
+): ListStatement {
   const sql = new Sql();
   const source = idSource(sql, set, filters, opts.now, opts.versionLookup);
   const fromId = opts.anchor ? sql.p(opts.anchor.id) : undefined;
@@ -382,19 +388,19 @@ export function runnerPageSql(
     LEFT JOIN users u ON u.id = r.creator_id
     LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[]) LIMIT 1) busy ON TRUE
     ORDER BY r.id`;
-  return { text, values: sql.params };
+  return { text, values: sql.params, generic: source.kind === 'runners' };
 }
 
 /**
  * Every `every`-th id of the list (positions 0, every, 2·every, …), id
  * ascending: one pass over the list that later deep pages start from.
  */
-export function runnerAnchorsSql(set: RunnerSet, filters: RunnerFilterSpec, every: number, opts: RunnerListSqlOptions): SqlStatement {
+export function runnerAnchorsSql(set: RunnerSet, filters: RunnerFilterSpec, every: number, opts: RunnerListSqlOptions): ListStatement {
   const sql = new Sql();
-  const ids = idsSql(idSource(sql, set, filters, opts.now, opts.versionLookup));
-  const text = `SELECT a.id FROM (SELECT l.id, row_number() OVER (ORDER BY l.id) - 1 AS position FROM (${ids}) l) a
+  const source = idSource(sql, set, filters, opts.now, opts.versionLookup);
+  const text = `SELECT a.id FROM (SELECT l.id, row_number() OVER (ORDER BY l.id) - 1 AS position FROM (${idsSql(source)}) l) a
     WHERE a.position % ${sql.p(every)} = 0 ORDER BY a.id`;
-  return { text, values: sql.params };
+  return { text, values: sql.params, generic: source.kind === 'runners' };
 }
 
 /** A page row, columns in the order runnerPageSql selects them. */
@@ -522,7 +528,7 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
     if (offset < DEEP_OFFSET) return undefined;
     const anchors = await state.anchors.get(key, async () => {
       const st = runnerAnchorsSql(set, filters, ANCHOR_EVERY, await sqlOptions());
-      const res = await queryPrepared<{ id: number }>(ctx, st.text, st.values);
+      const res = await queryPrepared<{ id: number }>(ctx, st);
       return res.rows.map((r) => r.id);
     });
     const index = Math.min(Math.floor(offset / ANCHOR_EVERY), anchors.length - 1);
@@ -543,7 +549,7 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
       ),
     items: async (offset, limit) => {
       const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
-      const res = await queryPreparedArrays<PageRow>(ctx, st.text, st.values);
+      const res = await queryPreparedArrays<PageRow>(ctx, st);
       return res.rows.map(toListItem);
     },
   };
