@@ -64,6 +64,8 @@ export async function runLoad(opts: {
   next: RequestFactory;
   connections: number;
   durationSec: number;
+  /** Stop after this many requests instead of after durationSec (warm-ups). */
+  amount?: number;
   /** Seconds before a request without a response counts as a timeout. */
   timeoutSec?: number;
 }): Promise<LoadResult> {
@@ -74,7 +76,7 @@ export async function runLoad(opts: {
       {
         url: opts.baseUrl,
         connections: opts.connections,
-        duration: opts.durationSec,
+        ...(opts.amount !== undefined ? { amount: opts.amount } : { duration: opts.durationSec }),
         timeout: opts.timeoutSec ?? 10,
         pipelining: 1,
         requests: [

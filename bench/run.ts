@@ -189,6 +189,9 @@ async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, r
     m.probe = { status: p.status, body: redactSecrets(p.body) };
     if (cfg.warmup > 0) {
       await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.warmup });
+      if (scenario.warmupRequests) {
+        await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.warmup, amount: scenario.warmupRequests });
+      }
     }
     const sampler = new RssSampler(() => service.pid);
     try {

@@ -25,6 +25,12 @@ export interface Scenario {
   /** An example of the request, for the report. */
   example: string;
   next: RequestFactory;
+  /**
+   * Requests the warm-up makes at least. The poll's runner cache knows a
+   * runner from its first poll on, and a fleet polls every few seconds, so
+   * its steady state starts after one round over all the polling tokens.
+   */
+  warmupRequests?: number;
 }
 
 // The runner's own request (runner-protocol.md §5): shell executor, linux/amd64.
@@ -170,6 +176,7 @@ export function mainScenarios(d: ScenarioData): Scenario[] {
       title: 'POST /jobs/request (no job)',
       target: 'server',
       example: `POST /api/v4/jobs/request {"info":…,"token":…,"system_id":…} over ${d.pollingRunners.length} runners`,
+      warmupRequests: d.pollingRunners.length,
       next: (): RequestSpec => {
         const n = pollTick();
         const runner = d.pollingRunners[n % d.pollingRunners.length]!;
