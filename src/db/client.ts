@@ -15,15 +15,40 @@ export interface Database {
   close: () => Promise<void>;
 }
 
+/**
+ * Session settings for every connection, after any `options` the URL brings
+ * (which PostgreSQL applies first, so ours win only where we set something).
+ *
+ * random_page_cost=1.1 (PostgreSQL's default is 4, tuned for spinning disks):
+ * the tables the lists read fit in memory, as on any SSD-backed server. With
+ * 4, once heartbeats have touched a tenth of the runners (clearing their
+ * pages' all-visible bits), the planner reads the instance runners of a
+ * project's list by bitmap scan and sorts all 10,000 of them for a 20-row
+ * page (26 ms) instead of walking runners_runner_type_id_idx in id order
+ * (0.4 ms).
+ */
+function sessionOptions(url: string, settings: Record<string, string>): string {
+  const own = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  let fromUrl: string | null = null;
+  try {
+    fromUrl = new URL(url).searchParams.get('options');
+  } catch {
+    // Not a URL (a bare connection string): nothing to merge.
+  }
+  return [fromUrl, ...own].filter(Boolean).join(' ');
+}
+
+const SESSION_SETTINGS = { random_page_cost: '1.1' };
+
 export function connectDatabase(url: string, opts: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types: poolTypes });
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types: poolTypes, options: sessionOptions(url, SESSION_SETTINGS) });
   // An idle client dropped by the server must not crash the process.
   pool.on('error', () => undefined);
   const preparedPool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     types: poolTypes,
-    options: '-c plan_cache_mode=force_generic_plan',
+    options: sessionOptions(url, { ...SESSION_SETTINGS, plan_cache_mode: 'force_generic_plan' }),
   });
   preparedPool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
