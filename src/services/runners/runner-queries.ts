@@ -45,12 +45,14 @@ export interface SqlStatement {
 /** A page or anchor statement, and whether its generic plan is safe to keep (src/db/prepared.ts). */
 export interface ListStatement extends SqlStatement {
   /**
-   * The unfiltered instance list: one walk of runners_pkey, whatever the
-   * values. Every filter's selectivity depends on its value (a rare or a
-   * common tag, 10 % or 60 % of runners of a type, contacted_at against the
-   * clock), and a plan made without the values may bitmap-scan and sort every
-   * match (35 ms instead of 0.8 ms for tag_list=docker&status=online);
-   * UNIONs may append and sort the whole set.
+   * Unfiltered lists: the instance list (one walk of runners_pkey) and pages
+   * of project and group lists (each branch limited to the first skip +
+   * limit ids), whatever the values. Every filter's selectivity depends on
+   * its value (a rare or a common tag, 10 % or 60 % of runners of a type,
+   * contacted_at against the clock), and a plan made without the values may
+   * bitmap-scan and sort every match (35 ms instead of 0.8 ms for
+   * tag_list=docker&status=online); an unlimited UNION may append and sort
+   * the whole set.
    */
   generic: boolean;
 }
@@ -280,6 +282,8 @@ function filterSql(sql: Sql, f: RunnerFilterSpec, now: number, lookup: VersionLo
 type IdSource =
   | { kind: 'runners'; where: string[] }
   | { kind: 'driver'; ids: string }
+  /** An unfiltered project or group list: `ids` as a driver, and its index-ordered branches for pages. */
+  | { kind: 'union'; ids: string; branches: string[] }
   /** version_prefix alone on the instance list: `ids` as a driver, and the distinct matching versions for pages. */
   | { kind: 'versions'; ids: string; versions: string };
 
@@ -296,7 +300,10 @@ function idSource(sql: Sql, set: RunnerSet, filters: RunnerFilterSpec, now: numb
       CROSS JOIN LATERAL (SELECT 1 FROM runners r WHERE r.id = s.id AND ${where.join(' AND ')} LIMIT 1) f`,
   });
   if (set.kind === 'project' || set.kind === 'group') {
-    return filtered(`(${unionBranches(sql, set).join('\n      UNION ')}) s`, filterSql(sql, filters, now, lookup));
+    const branches = unionBranches(sql, set);
+    const where = filterSql(sql, filters, now, lookup);
+    const source = filtered(`(${branches.join('\n      UNION ')}) s`, where);
+    return where.length === 0 && source.kind === 'driver' ? { kind: 'union', ids: source.ids, branches } : source;
   }
   if (set.kind === 'all' && filters.versionPrefix !== undefined) {
     // The matching managers are few next to all runners: they drive, and
@@ -379,6 +386,16 @@ export function runnerPageSql(
         CROSS JOIN LATERAL (SELECT DISTINCT m.runner_id AS id FROM runner_managers m WHERE m.version = vv.version${from} ORDER BY 1 LIMIT ${k}) x
         ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
       JOIN runners r ON r.id = page.id`;
+  } else if (source.kind === 'union') {
+    // Every branch comes out of its index in id order, so the first skip +
+    // limit ids of the list are among the first skip + limit of every
+    // branch: read only those. The plan then no longer depends on how many
+    // runners each source holds, and is kept (generic: see ListStatement).
+    const k = sql.p(skip + limit);
+    const from = fromId ? ` WHERE b.id >= ${fromId}` : '';
+    const firsts = source.branches.map((branch) => `(SELECT b.id FROM (${branch}) b${from} ORDER BY 1 LIMIT ${k})`);
+    rows = `SELECT ${ENTITY_COLUMNS} FROM (SELECT u.id FROM (${firsts.join('\n      UNION ')}) u ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
+      JOIN runners r ON r.id = page.id`;
   } else {
     // Ids from elsewhere: page on ids, then fetch only the page's rows.
     rows = `SELECT ${ENTITY_COLUMNS} FROM (${idsSql(source, fromId)} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
@@ -395,7 +412,7 @@ export function runnerPageSql(
     LEFT JOIN users u ON u.id = r.creator_id
     LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[]) LIMIT 1) busy ON TRUE
     ORDER BY r.id`;
-  return { text, values: sql.params, generic: source.kind === 'runners' && source.where.length === 0 };
+  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' };
 }
 
 /**
