@@ -45,9 +45,10 @@ export interface SqlStatement {
 /** A page or anchor statement, and whether its generic plan is safe to keep (src/db/prepared.ts). */
 export interface ListStatement extends SqlStatement {
   /**
-   * Unfiltered lists: the instance list (one walk of runners_pkey) and pages
+   * Unfiltered lists: the instance list (one walk of runners_pkey), pages
    * of project and group lists (each branch limited to the first skip +
-   * limit ids), whatever the values. Every filter's selectivity depends on
+   * limit ids) and version_prefix pages (each matching version limited the
+   * same way), whatever the values. Every filter's selectivity depends on
    * its value (a rare or a common tag, 10 % or 60 % of runners of a type,
    * contacted_at against the clock), and a plan made without the values may
    * bitmap-scan and sort every match (35 ms instead of 0.8 ms for
@@ -412,7 +413,7 @@ export function runnerPageSql(
     LEFT JOIN users u ON u.id = r.creator_id
     LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[]) LIMIT 1) busy ON TRUE
     ORDER BY r.id`;
-  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' };
+  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' || source.kind === 'versions' };
 }
 
 /**
