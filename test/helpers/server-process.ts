@@ -72,8 +72,29 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   throw new Error(`server did not become ready.\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`);
 }
 
+/** Is `pid` a server of `dataDir` (and not a process that reused the pid)? */
+function runsIn(pid: number, dataDir: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`);
+  } catch {
+    return false;
+  }
+}
+
 /** Stops whatever a test left running in `dataDir`: its server processes and its PostgreSQL. */
 export async function cleanupServers(dataDir: string, procs: ChildProcess[]): Promise<void> {
+  // `procs` are tsx launchers: killing one leaves the node process running
+  // src/server.ts orphaned and listening. That one is found by its pid file.
+  let server: number | undefined;
+  try {
+    server = serverPid(dataDir);
+  } catch {
+    // No pid file: the server never got that far.
+  }
+  if (server && isAlive(server) && runsIn(server, dataDir)) {
+    process.kill(server, 'SIGKILL');
+    await waitForDeath(server);
+  }
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   const pid = postmasterPid(dataDir);
   if (pid && isAlive(pid)) {
