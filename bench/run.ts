@@ -293,6 +293,10 @@ async function main(): Promise<number> {
     }),
   ].filter((s) => selected(cfg, s));
   for (const s of scenarios) measurements.push(await measure(cfg, s, serviceFor(s), cfg.runners));
+  // The references once more, after the server's scenarios: this machine's
+  // speed drifts over minutes, and ratios use the mean of both runs.
+  log('measuring the references again');
+  for (const s of referenceScenarios(cfg.runners)) measurements.push(await measure(cfg, s, serviceFor(s), cfg.runners));
 
   const rows = evaluate(measurements, cfg.runners);
   const summary = summarize(rows);
