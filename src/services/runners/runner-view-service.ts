@@ -40,13 +40,6 @@ export async function executingManagerIds(ctx: AppContext, managers: RunnerManag
   return new Set(res.rows.map((r) => r.id));
 }
 
-/** The manager that made contact last (`order_contacted_at_desc.first`). */
-export async function latestManager(ctx: AppContext, runnerId: number): Promise<RunnerManager | null> {
-  const rows = await ctx.prisma.$queryRaw<RunnerManager[]>`
-    SELECT * FROM runner_managers WHERE runner_id = ${runnerId} ORDER BY contacted_at DESC NULLS LAST, id DESC LIMIT 1`;
-  return rows[0] ?? null;
-}
-
 /**
  * Project entities for a reader: the names of each namespace chain (for
  * "Group / Sub / Project") and whether the reader may read code (admin, a
