@@ -3,9 +3,8 @@ import type { Namespace, Project, Runner, RunnerManager } from '../../generated/
 import { forbidden, notFound, preconditionFailed, validationError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
-import type { ProjectView, RunnerDetailsExtras } from '../../presenters/runner-details.js';
+import type { ProjectView } from '../../presenters/runner-details.js';
 import type { RunnerUpdateInput } from '../../schemas/runners.js';
-import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-service.js';
 import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
 import {
   ACCESS_LEVEL_IDS,
@@ -17,7 +16,7 @@ import {
   validateRunner,
 } from './runner-core.js';
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
-import { latestManager, loadProjectViews, loadRunnerExtras } from './runner-view-service.js';
+import { loadProjectViews } from './runner-view-service.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // One runner by id: show, update, delete, managers, projects and token
