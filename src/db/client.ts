@@ -16,8 +16,10 @@ export interface Database {
 }
 
 /**
- * Session settings for every connection, after any `options` the URL brings
- * (which PostgreSQL applies first, so ours win only where we set something).
+ * Connection settings with session settings for every connection, after any
+ * `options` the URL brings (later `-c` settings win, so ours win only where
+ * we set something). The URL's own `options` must come out of the URL: the
+ * driver lets a connection string's parameters override the config object.
  *
  * random_page_cost=1.1 (PostgreSQL's default is 4, tuned for spinning disks):
  * the tables the lists read fit in memory, as on any SSD-backed server. With
@@ -27,28 +29,31 @@ export interface Database {
  * page (26 ms) instead of walking runners_runner_type_id_idx in id order
  * (0.4 ms).
  */
-function sessionOptions(url: string, settings: Record<string, string>): string {
+function withSessionSettings(url: string, settings: Record<string, string>): { connectionString: string; options: string } {
   const own = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  let connectionString = url;
   let fromUrl: string | null = null;
   try {
-    fromUrl = new URL(url).searchParams.get('options');
+    const parsed = new URL(url);
+    fromUrl = parsed.searchParams.get('options');
+    parsed.searchParams.delete('options');
+    connectionString = parsed.toString();
   } catch {
     // Not a URL (a bare connection string): nothing to merge.
   }
-  return [fromUrl, ...own].filter(Boolean).join(' ');
+  return { connectionString, options: [fromUrl, ...own].filter(Boolean).join(' ') };
 }
 
 const SESSION_SETTINGS = { random_page_cost: '1.1' };
 
 export function connectDatabase(url: string, opts: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types: poolTypes, options: sessionOptions(url, SESSION_SETTINGS) });
+  const pool = new pg.Pool({ ...withSessionSettings(url, SESSION_SETTINGS), max: opts.max ?? 10, types: poolTypes });
   // An idle client dropped by the server must not crash the process.
   pool.on('error', () => undefined);
   const preparedPool = new pg.Pool({
-    connectionString: url,
+    ...withSessionSettings(url, { ...SESSION_SETTINGS, plan_cache_mode: 'force_generic_plan' }),
     max: opts.max ?? 10,
     types: poolTypes,
-    options: sessionOptions(url, { ...SESSION_SETTINGS, plan_cache_mode: 'force_generic_plan' }),
   });
   preparedPool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

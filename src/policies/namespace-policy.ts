@@ -39,6 +39,15 @@ export interface ProjectFacts {
   archived: boolean;
 }
 
+/**
+ * `read_code` on a project, which decides whether its entities show
+ * default_branch, readme_url and forks_count: admins, public and internal
+ * projects, and Reporters+ of a private one.
+ */
+export function canReadCode(actor: PolicyActor | null, visibility: string, accessLevel: number): boolean {
+  return Boolean(actor?.admin) || visibility !== 'private' || accessLevel >= AccessLevel.REPORTER;
+}
+
 function canSee(actor: PolicyActor | null, visibility: Visibility, accessLevel: number): boolean {
   if (actor?.admin) return true;
   if (visibility === 'public') return true;

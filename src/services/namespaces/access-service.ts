@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { queryPrepared } from '../../db/prepared.js';
-import type { ApplicationSetting, Namespace, Project } from '../../generated/prisma/client.js';
+import type { Namespace, Project } from '../../generated/prisma/client.js';
 import { AccessLevel, type PolicyActor, type Visibility } from '../../policies/access-levels.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type NamespaceAbility, type ProjectFacts } from '../../policies/namespace-policy.js';
 import { forbidden, notFound } from '../../lib/errors.js';
@@ -75,28 +75,11 @@ export async function loadGroupFacts(ctx: AppContext, actor: PolicyActor | null,
   };
 }
 
-export async function loadProjectFacts(ctx: AppContext, actor: PolicyActor | null, project: ProjectWithNamespace): Promise<ProjectFacts> {
-  const settings = await getSettings(ctx);
-  const [accessLevel, rootAllows] = await Promise.all([
-    actor ? projectAccessLevel(ctx, actor.id, project) : Promise.resolve(0),
-    project.namespace.kind === 'group' ? rootGroupAllowsRegistrationToken(ctx, project.namespace) : Promise.resolve(true),
-  ]);
-  return projectFacts(project, accessLevel, rootAllows, settings);
-}
-
-function projectFacts(
-  project: Project,
-  accessLevel: number,
-  rootAllows: boolean,
-  settings: Pick<ApplicationSetting, 'allow_runner_registration_token' | 'valid_runner_registrars'>,
-): ProjectFacts {
-  return {
-    visibility: project.visibility as Visibility,
-    accessLevel,
-    registrationTokenAllowed: settings.allow_runner_registration_token && rootAllows,
-    runnerRegistrationEnabled: project.runner_registration_enabled && settings.valid_runner_registrars.includes('project'),
-    archived: project.archived,
-  };
+/** The facts of a project the caller has already read, as findProjectFor reads them (a project deleted since is a 404). */
+export async function loadProjectFacts(ctx: AppContext, actor: PolicyActor | null, project: Pick<Project, 'id'>): Promise<ProjectFacts> {
+  const found = await loadProjectWithFacts(ctx, actor, { id: project.id });
+  if (!found) throw notFound('Project');
+  return found.facts;
 }
 
 export async function findGroup(ctx: AppContext, id: NamespacedId): Promise<Namespace | null> {
@@ -117,11 +100,11 @@ const NAMESPACE_COLUMNS = Object.keys({
 } satisfies Record<keyof Namespace, true>) as (keyof Namespace)[];
 
 /**
- * The project, its namespace and everything loadProjectFacts reads, in one
- * statement: every /projects/:id route starts here, and as separate queries
- * (four through Prisma) the lookup cost more than a runner page. Access
- * levels as in projectAccessLevel; the root group's registration-token
- * switch as in rootGroupAllowsRegistrationToken.
+ * The project, its namespace and its ProjectFacts, in one statement: every
+ * /projects/:id route starts here, and as separate queries (four through
+ * Prisma) the lookup cost more than a runner page. Access levels as in
+ * projectAccessLevel; the root group's registration-token switch as in
+ * rootGroupAllowsRegistrationToken (which groups still use).
  */
 function projectLookupSql(by: 'id' | 'path'): string {
   return `SELECT p.*, ${NAMESPACE_COLUMNS.map((c) => `n.${c} AS ns_${c}`).join(', ')},
@@ -167,7 +150,13 @@ async function loadProjectWithFacts(
       : { allow_runner_registration_token: row.facts_settings_allow as boolean, valid_runner_registrars: row.facts_settings_registrars as string[] };
   return {
     project: withNamespace,
-    facts: projectFacts(withNamespace, row.facts_access_level as number, row.facts_root_allows as boolean, settings),
+    facts: {
+      visibility: withNamespace.visibility as Visibility,
+      accessLevel: row.facts_access_level as number,
+      registrationTokenAllowed: settings.allow_runner_registration_token && (row.facts_root_allows as boolean),
+      runnerRegistrationEnabled: withNamespace.runner_registration_enabled && settings.valid_runner_registrars.includes('project'),
+      archived: withNamespace.archived,
+    },
   };
 }
 

@@ -1,10 +1,11 @@
 import type { AppContext } from '../../context.js';
+import { queryPrepared } from '../../db/prepared.js';
 import type { Runner } from '../../generated/prisma/client.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { runnerAbilities, type RunnerAbility, type RunnerFacts } from '../../policies/runner-policy.js';
 import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-service.js';
-import { RUNNER_TYPE_NAMES } from './runner-core.js';
+import { RUNNER_TYPE_IDS, RUNNER_TYPE_NAMES } from './runner-core.js';
 
 // Loads the facts Ci::RunnerPolicy decides on (runners-api.md §3) for one
 // runner and one user; the pure policy in src/policies/runner-policy.ts
@@ -33,23 +34,41 @@ export async function findRunner(ctx: AppContext, id: number): Promise<Runner> {
   return runner;
 }
 
-export async function loadOwnership(ctx: AppContext, runner: Runner): Promise<RunnerOwnership> {
-  const type = RUNNER_TYPE_NAMES[runner.runner_type];
-  if (type === 'group_type') {
-    const link = await ctx.prisma.runnerNamespace.findUnique({ where: { runner_id: runner.id } });
-    return { projectIds: [], ownerProjectId: null, groupId: link?.namespace_id ?? runner.sharding_key_id };
-  }
-  if (type === 'project_type') {
-    const links = await ctx.prisma.runnerProject.findMany({ where: { runner_id: runner.id }, orderBy: { id: 'asc' }, select: { project_id: true } });
-    const projectIds = links.map((l) => l.project_id);
-    let ownerProjectId = projectIds[0] ?? null;
-    if (runner.sharding_key_id !== null) {
-      const owner = await ctx.prisma.project.findUnique({ where: { id: runner.sharding_key_id }, select: { id: true } });
-      if (owner) ownerProjectId = owner.id;
-    }
-    return { projectIds, ownerProjectId, groupId: null };
-  }
-  return { projectIds: [], ownerProjectId: null, groupId: null };
+/**
+ * RunnerOwnership as columns over `runners r`, for findRunnerFor and for
+ * RunnerDetails' one statement alike. Each CASE evaluates only the branch of
+ * the runner's own type.
+ */
+export const OWNERSHIP_COLUMNS = `
+  CASE WHEN r.runner_type = ${RUNNER_TYPE_IDS.group_type} THEN COALESCE(
+    (SELECT rn.namespace_id FROM runner_namespaces rn WHERE rn.runner_id = r.id), r.sharding_key_id) END AS group_ref,
+  CASE WHEN r.runner_type = ${RUNNER_TYPE_IDS.project_type} THEN
+    ARRAY(SELECT rp.project_id FROM runner_projects rp WHERE rp.runner_id = r.id ORDER BY rp.id) END AS project_ids,
+  CASE WHEN r.runner_type = ${RUNNER_TYPE_IDS.project_type} THEN
+    (SELECT op.id FROM projects op WHERE op.id = r.sharding_key_id) END AS owner_project_id`;
+
+export interface OwnershipColumns {
+  group_ref: number | null;
+  project_ids: number[] | null;
+  owner_project_id: number | null;
+}
+
+export function ownershipFrom(row: OwnershipColumns): RunnerOwnership {
+  const projectIds = row.project_ids ?? [];
+  return {
+    projectIds,
+    // runner.owner: Project(sharding_key_id) while it exists, else the first-assigned project.
+    ownerProjectId: row.owner_project_id ?? projectIds[0] ?? null,
+    groupId: row.group_ref,
+  };
+}
+
+const OWNERSHIP_SQL = `SELECT ${OWNERSHIP_COLUMNS} FROM runners r WHERE r.id = $1`;
+
+/** Where the runner belongs; a runner deleted meanwhile belongs nowhere. */
+export async function loadOwnership(ctx: AppContext, runner: Pick<Runner, 'id'>): Promise<RunnerOwnership> {
+  const res = await queryPrepared<OwnershipColumns>(ctx, { text: OWNERSHIP_SQL, values: [runner.id], generic: true });
+  return ownershipFrom(res.rows[0] ?? { group_ref: null, project_ids: null, owner_project_id: null });
 }
 
 /** Group runners: is the user Maintainer+ of a project in the group (or below) that uses group runners? */

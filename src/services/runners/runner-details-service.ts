@@ -3,12 +3,13 @@ import { queryPrepared } from '../../db/prepared.js';
 import type { Namespace } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
+import { canReadCode } from '../../policies/namespace-policy.js';
 import { runnerAbilities } from '../../policies/runner-policy.js';
 import type { BasicProject } from '../../presenters/project.js';
 import type { ManagerVersion, ProjectView, RunnerDetailsExtras, RunnerDetailsRow } from '../../presenters/runner-details.js';
 import type { RunnerCreator } from '../../presenters/runner.js';
 import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-service.js';
-import { authorizeRunner, loadRunnerFacts, type RunnerOwnership } from './runner-access-service.js';
+import { authorizeRunner, loadRunnerFacts, OWNERSHIP_COLUMNS, ownershipFrom, type OwnershipColumns, type RunnerOwnership } from './runner-access-service.js';
 import { EXECUTING_JOB_STATUSES, RUNNER_TYPE_IDS } from './runner-core.js';
 
 // GET /runners/:id (runners-api.md §4.3): Entities::Ci::RunnerDetails in one
@@ -30,7 +31,7 @@ const RUNNER_COLUMNS = [
   'tag_list', 'run_untagged', 'locked', 'maximum_timeout', 'access_level', 'maintenance_note',
 ] as const satisfies readonly (keyof DetailsRow)[];
 
-interface DetailsRow extends RunnerDetailsRow {
+interface DetailsRow extends RunnerDetailsRow, OwnershipColumns {
   creator_id: number | null;
   creator_username: string | null;
   creator_name: string | null;
@@ -41,13 +42,10 @@ interface DetailsRow extends RunnerDetailsRow {
   manager_revision: string | null;
   manager_platform: string | null;
   manager_architecture: string | null;
-  group_ref: number | null;
   group_id: number | null;
   group_full_path: string | null;
   group_name: string | null;
   group_traversal_ids: number[] | null;
-  project_ids: number[] | null;
-  owner_project_id: number | null;
   projects: ProjectJson[] | null;
 }
 
@@ -58,7 +56,6 @@ interface ProjectJson extends Omit<AssignedProject, 'created_at' | 'last_activit
   names: [number, string][] | null;
 }
 
-const GROUP = RUNNER_TYPE_IDS.group_type;
 const PROJECT = RUNNER_TYPE_IDS.project_type;
 
 // The job probe is LATERAL … LIMIT 1 for the reason the list query gives
@@ -70,12 +67,8 @@ SELECT ${RUNNER_COLUMNS.map((c) => `r.${c}`).join(', ')},
        m.id IS NOT NULL AS manager_found,
        m.version AS manager_version, m.revision AS manager_revision,
        m.platform AS manager_platform, m.architecture AS manager_architecture,
-       CASE WHEN r.runner_type = ${GROUP} THEN COALESCE(rn.namespace_id, r.sharding_key_id) END AS group_ref,
+       o.group_ref, o.project_ids, o.owner_project_id,
        g.id AS group_id, g.full_path AS group_full_path, g.name AS group_name, g.traversal_ids AS group_traversal_ids,
-       CASE WHEN r.runner_type = ${PROJECT} THEN
-         ARRAY(SELECT rp.project_id FROM runner_projects rp WHERE rp.runner_id = r.id ORDER BY rp.id) END AS project_ids,
-       CASE WHEN r.runner_type = ${PROJECT} THEN
-         (SELECT op.id FROM projects op WHERE op.id = r.sharding_key_id) END AS owner_project_id,
        CASE WHEN r.runner_type = ${PROJECT} AND $3::boolean THEN
          (SELECT json_agg(json_build_object(
                   'id', p.id, 'description', p.description, 'name', p.name, 'path', p.path,
@@ -92,8 +85,8 @@ SELECT ${RUNNER_COLUMNS.map((c) => `r.${c}`).join(', ')},
            WHERE rp.runner_id = r.id) END AS projects
   FROM runners r
   LEFT JOIN users u ON u.id = r.creator_id
-  LEFT JOIN runner_namespaces rn ON r.runner_type = ${GROUP} AND rn.runner_id = r.id
-  LEFT JOIN namespaces g ON r.runner_type = ${GROUP} AND g.id = COALESCE(rn.namespace_id, r.sharding_key_id)
+  CROSS JOIN LATERAL (SELECT ${OWNERSHIP_COLUMNS}) o
+  LEFT JOIN namespaces g ON g.id = o.group_ref
   LEFT JOIN LATERAL (SELECT mm.id, mm.version, mm.revision, mm.platform, mm.architecture FROM runner_managers mm
                       WHERE mm.runner_id = r.id ORDER BY mm.contacted_at DESC NULLS LAST, mm.id DESC LIMIT 1) m ON TRUE
   LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY($2::text[]) LIMIT 1) busy ON TRUE
@@ -123,7 +116,6 @@ async function loadDetails(ctx: AppContext, id: number, includeProjects: boolean
     project_ids, owner_project_id, projects,
     ...runner
   } = row;
-  const projectIds = project_ids ?? [];
   const names = new Map<number, string>();
   const assigned = projects?.map((p): AssignedProject => {
     for (const [nsId, name] of p.names ?? []) names.set(nsId, name);
@@ -132,12 +124,7 @@ async function loadDetails(ctx: AppContext, id: number, includeProjects: boolean
   });
   return {
     runner,
-    ownership: {
-      projectIds,
-      // runner.owner: Project(sharding_key_id) when it still exists, else the first-assigned project.
-      ownerProjectId: owner_project_id ?? projectIds[0] ?? null,
-      groupId: group_ref,
-    },
+    ownership: ownershipFrom({ group_ref, project_ids, owner_project_id }),
     creator:
       runner.creator_id !== null && creator_username !== null
         ? { id: runner.creator_id, username: creator_username, name: creator_name!, state: creator_state! }
@@ -178,7 +165,7 @@ export async function readRunnerDetails(
     .map((p): ProjectView => ({
       project: p,
       names: d.names,
-      readCode: actor.admin || p.visibility !== 'private' || level(p.id) >= AccessLevel.REPORTER,
+      readCode: canReadCode(actor, p.visibility, level(p.id)),
     }));
   return {
     runner: d.runner,

@@ -1,6 +1,7 @@
 import type { AppContext } from '../../context.js';
 import type { Namespace, Project, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
+import { canReadCode } from '../../policies/namespace-policy.js';
 import type { ProjectView } from '../../presenters/runner-details.js';
 import { presentRunner, type PresentOptions, type RunnerExtras } from '../../presenters/runner.js';
 import { projectAccessLevels } from '../namespaces/access-service.js';
@@ -56,7 +57,7 @@ export async function loadProjectViews(ctx: AppContext, actor: PolicyActor, proj
   return projects.map((p) => ({
     project: p,
     names,
-    readCode: actor.admin || p.visibility !== 'private' || (levels.get(p.id) ?? 0) >= AccessLevel.REPORTER,
+    readCode: canReadCode(actor, p.visibility, levels.get(p.id) ?? AccessLevel.NO_ACCESS),
   }));
 }
 

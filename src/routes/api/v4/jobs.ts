@@ -40,16 +40,17 @@ export default async function jobsRoutes(app: FastifyInstance) {
   // The poll keeps its JSON body as text (in this scope only) and parses it
   // through a memo: a runner sends the same body every few seconds.
   const pollBodies = new ParseMemo<JobRequestBody>(POLL_MEMO_ENTRIES, POLL_MEMO_TEXT_LENGTH);
+  const pollBody = (raw: unknown): JobRequestBody =>
+    typeof raw === 'string' ? (pollBodies.get(raw) ?? parseInput(jobRequestSchema, parseJsonBody(raw))) : parseInput(jobRequestSchema, raw);
   await app.register(async (poll) => {
     poll.removeContentTypeParser('application/json');
     poll.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
     poll.post('/jobs/request', { config: { auth: 'none' } }, async (request, reply) => {
-      const text = typeof request.body === 'string' ? request.body : undefined;
-      const body = (text !== undefined && pollBodies.get(text)) || parseInput(jobRequestSchema, text !== undefined ? parseJsonBody(text) : request.body);
+      const body = pollBody(request.body);
       const result = await requestJob(app.ctx, body, request.ip);
       // Authenticated and answered: the same text next time is the same request.
-      if (text !== undefined) pollBodies.remember(text, body);
+      if (typeof request.body === 'string') pollBodies.remember(request.body, body);
       if (result.kind === 'none') return reply.code(204).header('x-gitlab-last-update', result.lastUpdate).send();
       const payload = presentJobRequestResponse(result.job, baseUrl(request, app.ctx.config.EXTERNAL_URL));
       return reply.code(201).type('application/json').send(payload);
