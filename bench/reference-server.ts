@@ -5,7 +5,12 @@ import pg from 'pg';
 //   json  — ref 1: a bare Fastify route answering a small JSON object, i.e.
 //           the ceiling for any route on this machine and Node version;
 //   pg    — ref 2: a bare Fastify route doing one primary-key lookup with
-//           plain `pg`, i.e. the ceiling for a route that reads one row.
+//           plain `pg`, i.e. the ceiling for a route that reads one row;
+//           and the list floors: a bare route reading one page of runners
+//           (the columns a list item shows, one prepared primary-key range
+//           scan) and answering them with JSON.stringify. No creator, no job
+//           status, no count, no headers: what any implementation of a list
+//           page of that size costs at least on this machine.
 // No plugins, no auth, no validation, no logging: everything the real server
 // does on top of this is what the ratios measure.
 //
@@ -39,6 +44,14 @@ if (mode === 'json') {
     const { rows } = await db.query('SELECT * FROM runners WHERE id = $1', [Number(request.params.id)]);
     if (rows.length === 0) return reply.code(404).send({ message: '404 Runner Not Found' });
     return rows[0];
+  });
+  app.get<{ Querystring: { from?: string; per_page?: string } }>('/ref/runners', async (request) => {
+    const { rows } = await db.query({
+      name: 'ref-list',
+      text: 'SELECT id, description, active, runner_type, name, contacted_at, created_at FROM runners WHERE id >= $1 ORDER BY id LIMIT $2',
+      values: [Number(request.query.from ?? 1), Math.min(100, Number(request.query.per_page ?? 20))],
+    });
+    return rows;
   });
 }
 

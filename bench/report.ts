@@ -8,7 +8,9 @@ import type { Scenario } from './scenarios.js';
 //   3–6 lists              req/s ≥ 0.4 × ref2 and p99 < 4 × p50
 //   3–5 growth             req/s(100k) / req/s(1k) ≥ 0.5
 // ref1 and ref2 are the means of the references' runs before and after the
-// server's scenarios.
+// server's scenarios. The floor rows (a bare route reading a 100- or 20-row
+// page, no target) show their ratio to ref2: the least a page of that size
+// costs, whoever serves it.
 // and for every row: at most 1 % of requests without a 2xx answer, since a
 // fast 404 is not throughput (req/s counts 2xx responses only).
 
@@ -76,7 +78,7 @@ export function evaluate(measurements: Measurement[], bigRunners: number): Row[]
     const growth = isBig && small ? ratio(rps, small.load?.reqPerSec) : null;
     // A reference row shows its own run against the mean, so the drift between its two runs is visible.
     const r1 = m.scenario.target === 'server' || m.scenario.key === 'ref2' || m.scenario.key === 'ref1' ? ratio(rps, ref1) : null;
-    const r2 = m.scenario.target === 'server' || m.scenario.key === 'ref2' ? ratio(rps, ref2) : null;
+    const r2 = m.scenario.target === 'server' || m.scenario.target === 'floor' || m.scenario.key === 'ref2' ? ratio(rps, ref2) : null;
 
     const checks: Check[] = [];
     if (m.failure) checks.push({ name: 'measured', pass: false, actual: m.failure });

@@ -12,7 +12,7 @@ import { BENCH_DATA_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadBenchConfig,
 import { probe, runLoad } from './load.js';
 import { createRunDir, isAlive, killAllServicesNow, RssSampler, Service, stopAllServices, sweepStaleRunDirs, watchLaunchChain } from './processes.js';
 import { evaluate, formatDiagnostics, formatTable, summarize, type Measurement } from './report.js';
-import { listScenarios, mainScenarios, referenceScenarios, type Scenario } from './scenarios.js';
+import { floorScenarios, listScenarios, mainScenarios, referenceScenarios, type Scenario } from './scenarios.js';
 import { analyze, countDataset, installPollingTokens, seedBase, seedJobs, seedRunners, type DatasetCounts } from './seed.js';
 
 // `npm run bench` (issue 5): a private PostgreSQL, a seeded runner fleet, the
@@ -261,7 +261,7 @@ async function main(): Promise<number> {
 
   log('starting the server and the two reference servers');
   const { server, ref1, ref2 } = await startServices(url);
-  const serviceFor = (s: Scenario) => (s.target === 'ref1' ? ref1 : s.target === 'ref2' ? ref2 : server);
+  const serviceFor = (s: Scenario) => (s.target === 'ref1' ? ref1 : s.target === 'ref2' || s.target === 'floor' ? ref2 : server);
   const measurements: Measurement[] = [];
 
   if (growth) {
@@ -284,6 +284,7 @@ async function main(): Promise<number> {
   log(`measuring at ${cfg.runners.toLocaleString('en')} runners`);
   const scenarios = [
     ...referenceScenarios(cfg.runners),
+    ...floorScenarios(cfg.runners),
     ...mainScenarios({
       rootToken: ROOT_TOKEN,
       runnerCount: cfg.runners,

@@ -5,7 +5,7 @@ import type { PollingRunner } from './seed.js';
 // request (autocannon's setupRequest), so consecutive requests use different
 // tokens, runner ids or pages — no scenario hammers one cached row.
 
-export type Target = 'server' | 'ref1' | 'ref2';
+export type Target = 'server' | 'ref1' | 'ref2' | 'floor';
 
 export interface ScenarioData {
   rootToken: string;
@@ -159,6 +159,26 @@ export function referenceScenarios(runnerCount: number): Scenario[] {
       next: () => ({ method: 'GET', path: `/ref/runners/${ids()}`, headers: { Accept: 'application/json' } }),
     },
   ];
+}
+
+/**
+ * The list floors (served by the ref 2 process): a bare route reading a page
+ * of 100 or 20 runners, the sizes of scenarios 3–4 and 5–6. They carry no
+ * target; they show how far below ref 2 a page of that size is by itself.
+ */
+export function floorScenarios(runnerCount: number): Scenario[] {
+  return [100, 20].map((perPage): Scenario => {
+    const tick = counter();
+    const pages = Math.max(1, Math.floor(runnerCount / perPage) - 1);
+    return {
+      key: `floor-${perPage}`,
+      id: 'floor',
+      title: `floor: Fastify + pg, ${perPage}-row page`,
+      target: 'floor',
+      example: `GET /ref/runners?from=<id>&per_page=${perPage}`,
+      next: () => ({ method: 'GET', path: `/ref/runners?from=${1 + ((tick() * 7919) % pages) * perPage}&per_page=${perPage}`, headers: { Accept: 'application/json' } }),
+    };
+  });
 }
 
 /** Every big-dataset scenario, in the order they run (registrations last: they add runners). */
