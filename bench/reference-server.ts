@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import pg from 'pg';
+import { poolTypes } from '../src/db/type-parsers.js';
 
 // The yardsticks the server's throughput is compared with (issue 5):
 //   json  — ref 1: a bare Fastify route answering a small JSON object, i.e.
@@ -8,9 +9,10 @@ import pg from 'pg';
 //           plain `pg`, i.e. the ceiling for a route that reads one row;
 //           and the list floors: a bare route reading one page of runners
 //           (the columns a list item shows, one prepared primary-key range
-//           scan) and answering them with JSON.stringify. No creator, no job
-//           status, no count, no headers: what any implementation of a list
-//           page of that size costs at least on this machine.
+//           scan, rows as arrays with the server's timestamp parser) and
+//           answering them with JSON.stringify. No creator, no job status,
+//           no count, no headers: about the least a list page of that size
+//           costs on this machine, whoever serves it.
 // No plugins, no auth, no validation, no logging: everything the real server
 // does on top of this is what the ratios measure.
 //
@@ -25,6 +27,7 @@ if ((mode !== 'json' && mode !== 'pg') || !Number.isInteger(port) || port <= 0) 
 
 const app = Fastify({ logger: false, keepAliveTimeout: 72_000 });
 let pool: pg.Pool | undefined;
+let listPool: pg.Pool | undefined;
 
 app.get('/-/readiness', async () => ({ status: 'ok' }));
 
@@ -45,19 +48,25 @@ if (mode === 'json') {
     if (rows.length === 0) return reply.code(404).send({ message: '404 Runner Not Found' });
     return rows[0];
   });
+  // Its own pool, with the server's driver settings, so ref 2 stays the plain driver's.
+  listPool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, types: poolTypes });
+  listPool.on('error', () => undefined);
+  const listDb = listPool;
   app.get<{ Querystring: { from?: string; per_page?: string } }>('/ref/runners', async (request) => {
-    const { rows } = await db.query({
+    const { rows } = await listDb.query<[number, string | null, boolean, number, string | null, Date | null, Date]>({
       name: 'ref-list',
       text: 'SELECT id, description, active, runner_type, name, contacted_at, created_at FROM runners WHERE id >= $1 ORDER BY id LIMIT $2',
       values: [Number(request.query.from ?? 1), Math.min(100, Number(request.query.per_page ?? 20))],
+      rowMode: 'array',
     });
-    return rows;
+    return rows.map((r) => ({ id: r[0], description: r[1], active: r[2], runner_type: r[3], name: r[4], contacted_at: r[5], created_at: r[6] }));
   });
 }
 
 const shutdown = async () => {
   await app.close().catch(() => undefined);
   await pool?.end().catch(() => undefined);
+  await listPool?.end().catch(() => undefined);
   process.exit(0);
 };
 process.on('SIGTERM', () => void shutdown());
