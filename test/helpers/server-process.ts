@@ -3,11 +3,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/db/embedded.js';
 
-// Runs src/server.ts as a separate process the README way (tsx, embedded
-// PostgreSQL under a DATA_DIR), for tests about boots, restarts and crashes.
+// Runs src/server.ts as a separate process the README way (what `npm start`
+// runs, or `npm start` itself; embedded PostgreSQL under a DATA_DIR), for
+// tests about boots, restarts, signals and crashes.
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/**
+ * How the process is started: `node` runs what the start script runs
+ * (`node --import tsx src/server.ts`), so the child is the server itself;
+ * `npm-start` runs `npm start` (without its prestart hook, which regenerates
+ * the Prisma client other test files are using), so the child is npm.
+ */
+export type Launch = 'node' | 'npm-start';
+const COMMANDS: Record<Launch, [string, string[]]> = {
+  node: [process.execPath, ['--import', 'tsx', 'src/server.ts']],
+  'npm-start': ['npm', ['start', '--ignore-scripts']],
+};
 
 export interface ServerProcess {
   proc: ChildProcess;
@@ -38,14 +50,15 @@ export const postmasterPid = (dataDir: string): number | undefined => {
   return fs.existsSync(file) ? Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0]!, 10) : undefined;
 };
 
-/** The node process running src/server.ts (tsx runs it as its child); it writes its pid into the data dir. */
+/** The node process running src/server.ts (npm runs it as its child); it writes its pid into the data dir. */
 export const serverPid = (dataDir: string): number => Number.parseInt(fs.readFileSync(path.join(dataDir, 'server.pid'), 'utf8'), 10);
 
-export function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}): ServerProcess {
+export function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}, launch: Launch = 'node'): ServerProcess {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
   for (const key of ['DATABASE_URL', 'INITIAL_ROOT_TOKEN', 'SECRET_KEY', 'GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN', 'EXTERNAL_URL', 'NODE_OPTIONS']) delete fullEnv[key];
   Object.assign(fullEnv, env);
-  const proc = spawn(TSX, ['src/server.ts'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, args] = COMMANDS[launch];
+  const proc = spawn(command, args, { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -55,8 +68,8 @@ export function spawnServer(dataDir: string, port: number, env: Record<string, s
 }
 
 /** Spawns the server and waits until /-/readiness answers 200. */
-export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const server = spawnServer(dataDir, await freePort(), env);
+export async function startServer(dataDir: string, env: Record<string, string> = {}, launch: Launch = 'node'): Promise<ServerProcess> {
+  const server = spawnServer(dataDir, await freePort(), env, launch);
   let exited = false;
   void server.exit.then(() => (exited = true));
   const deadline = Date.now() + 45_000;
@@ -83,8 +96,9 @@ function runsIn(pid: number, dataDir: string): boolean {
 
 /** Stops whatever a test left running in `dataDir`: its server processes and its PostgreSQL. */
 export async function cleanupServers(dataDir: string, procs: ChildProcess[]): Promise<void> {
-  // `procs` are tsx launchers: killing one leaves the node process running
-  // src/server.ts orphaned and listening. That one is found by its pid file.
+  // A launcher (npm) killed without passing the signal on would leave the
+  // node process running src/server.ts orphaned and listening. That one is
+  // found by its pid file.
   let server: number | undefined;
   try {
     server = serverPid(dataDir);

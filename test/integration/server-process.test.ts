@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
 import * as sp from '../helpers/server-process.js';
 
-// The server as a user runs it (README: `npm start` = `tsx src/server.ts`),
+// The server as a user runs it (README: `npm start` = `node --import tsx src/server.ts`),
 // with an embedded PostgreSQL under a temporary DATA_DIR: first boot, the
 // root token banner, logs, SIGTERM, restart, and recovery after SIGKILL.
 // The tests build on each other and run in order.
@@ -21,7 +21,7 @@ const postmasterPid = () => sp.postmasterPid(dataDir);
 const serverPid = () => sp.serverPid(dataDir);
 const track = (s: Server) => (started.push(s.proc), s);
 const spawnServer = (port: number) => track(sp.spawnServer(dataDir, port));
-const startServer = async () => track(await sp.startServer(dataDir));
+const startServer = async (launch: sp.Launch = 'node') => track(await sp.startServer(dataDir, {}, launch));
 
 const api = (server: Server, urlPath: string, headers: Record<string, string> = {}) =>
   fetch(`${server.url}${urlPath}`, { headers });
@@ -31,7 +31,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  // Only what this file started: the tsx processes, their servers, and the cluster in our data dir.
+  // Only what this file started: its processes, their servers, and the cluster in our data dir.
   await sp.cleanupServers(dataDir, started);
 });
 
@@ -115,5 +115,21 @@ describe('the server process', { timeout: 60_000 }, () => {
     server.proc.kill('SIGTERM');
     expect((await server.exit).code).toBe(0);
     expect(await waitForDeath(pg)).toBe(true);
+  });
+
+  // docker stop, systemd and process managers signal the process they
+  // started: with `npm start` that is npm. The start script execs node, so
+  // npm's one child is the server and gets the signal npm passes on (a shell
+  // in between would die of it and leave the server running, orphaned).
+  it('npm start hands SIGTERM on to the server: it shuts down cleanly and npm exits 0', async () => {
+    server = await startServer('npm-start');
+    expect((await api(server, '/api/v4/version', { 'PRIVATE-TOKEN': token })).status).toBe(200);
+    const pid = serverPid();
+    const pg = postmasterPid()!;
+    server.proc.kill('SIGTERM');
+    expect(await server.exit).toEqual({ code: 0, signal: null });
+    expect(await waitForDeath(pid)).toBe(true);
+    expect(await waitForDeath(pg)).toBe(true);
+    expect(server.stdout()).toContain('shutting down');
   });
 });
