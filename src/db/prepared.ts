@@ -13,12 +13,11 @@ import type pg from 'pg';
 // A statement whose generic plan is as good as any custom one says so
 // (`generic: true`) and runs on ctx.preparedPool, whose sessions use
 // plan_cache_mode=force_generic_plan: planned once per connection. That
-// holds for single-row lookups and for the unfiltered instance list (one
-// walk of the primary key). It does not where the values decide the plan:
-// filters (a rare tag wants the GIN index, a common one the primary key in
-// id order) and UNIONs of several sources, whose generic plan may append and
-// sort the whole set where the real LIMIT calls for merging the first rows.
-// Those are planned per execution on ctx.pool.
+// holds for single-row lookups and for list pages whose plan cannot depend
+// on the values (which ones: ListStatement in runner-queries.ts). It does not
+// where the values decide the plan: filters (a rare tag wants the GIN index,
+// a common one the primary key in id order). Those are planned per execution
+// on ctx.pool.
 // test/integration/list-query-plans.test.ts checks the generic plans
 // (EXPLAIN (GENERIC_PLAN)) of every `generic` statement.
 //

@@ -23,34 +23,35 @@ export async function groupAccessLevel(ctx: AppContext, userId: number, group: P
   return rows.rows[0]?.level ?? AccessLevel.NO_ACCESS;
 }
 
-/** Max access level on a project: direct membership, inherited group membership, or owner of the personal namespace. */
-export async function projectAccessLevel(ctx: AppContext, userId: number, project: ProjectWithNamespace): Promise<number> {
-  if (project.namespace.kind === 'user' && project.namespace.owner_id === userId) return AccessLevel.OWNER;
-  const rows = await ctx.pool.query<{ level: number | null }>(
-    `SELECT max(level) AS level FROM (
-       SELECT access_level AS level FROM project_members WHERE user_id = $1 AND project_id = $2
-       UNION ALL
-       SELECT access_level FROM group_members WHERE user_id = $1 AND group_id = ANY($3::int[])
-     ) levels`,
-    [userId, project.id, project.namespace.kind === 'group' ? project.namespace.traversal_ids : []],
-  );
-  return rows.rows[0]?.level ?? AccessLevel.NO_ACCESS;
+/**
+ * The max access level of the user `u` (a placeholder) on project `p` in
+ * namespace `n`: direct membership, membership of the project's group or an
+ * ancestor, or Owner of the personal namespace. The one definition every
+ * project access query uses.
+ */
+function projectAccessLevelSql(u: string): string {
+  return `GREATEST(
+         COALESCE((SELECT pm.access_level FROM project_members pm WHERE pm.project_id = p.id AND pm.user_id = ${u}), 0),
+         COALESCE((SELECT max(gm.access_level) FROM group_members gm
+                    WHERE n.kind = 'group' AND gm.user_id = ${u} AND gm.group_id = ANY(n.traversal_ids)), 0),
+         CASE WHEN n.kind = 'user' AND n.owner_id = ${u} THEN ${AccessLevel.OWNER} ELSE 0 END)`;
 }
 
 /** Access levels of one user on many projects at once: Map<projectId, level>. */
 export async function projectAccessLevels(ctx: AppContext, userId: number, projectIds: number[]): Promise<Map<number, number>> {
   if (projectIds.length === 0) return new Map();
   const rows = await ctx.pool.query<{ id: number; level: number }>(
-    `SELECT p.id, GREATEST(
-        COALESCE((SELECT access_level FROM project_members pm WHERE pm.project_id = p.id AND pm.user_id = $1), 0),
-        COALESCE((SELECT max(gm.access_level) FROM group_members gm WHERE gm.user_id = $1 AND gm.group_id = ANY(n.traversal_ids) AND n.kind = 'group'), 0),
-        CASE WHEN n.kind = 'user' AND n.owner_id = $1 THEN 50 ELSE 0 END
-      ) AS level
-     FROM projects p JOIN namespaces n ON n.id = p.namespace_id
-     WHERE p.id = ANY($2::int[])`,
+    `SELECT p.id, ${projectAccessLevelSql('$1')} AS level
+       FROM projects p JOIN namespaces n ON n.id = p.namespace_id
+      WHERE p.id = ANY($2::int[])`,
     [userId, projectIds],
   );
   return new Map(rows.rows.map((r) => [r.id, r.level]));
+}
+
+/** Max access level of `userId` on one project. */
+export async function projectAccessLevel(ctx: AppContext, userId: number, project: Pick<Project, 'id'>): Promise<number> {
+  return (await projectAccessLevels(ctx, userId, [project.id])).get(project.id) ?? AccessLevel.NO_ACCESS;
 }
 
 async function rootGroupAllowsRegistrationToken(ctx: AppContext, ns: Namespace): Promise<boolean> {
@@ -102,18 +103,13 @@ const NAMESPACE_COLUMNS = Object.keys({
 /**
  * The project, its namespace and its ProjectFacts, in one statement: every
  * /projects/:id route starts here, and as separate queries (four through
- * Prisma) the lookup cost more than a runner page. Access levels as in
- * projectAccessLevel; the root group's registration-token switch as in
- * rootGroupAllowsRegistrationToken (which groups still use).
+ * Prisma) the lookup cost more than a runner page. The root group's
+ * registration-token switch as in rootGroupAllowsRegistrationToken (which
+ * groups still use).
  */
 function projectLookupSql(by: 'id' | 'path'): string {
   return `SELECT p.*, ${NAMESPACE_COLUMNS.map((c) => `n.${c} AS ns_${c}`).join(', ')},
-       CASE WHEN $2::int IS NULL THEN 0
-            WHEN n.kind = 'user' AND n.owner_id = $2 THEN ${AccessLevel.OWNER}
-            ELSE GREATEST(
-              COALESCE((SELECT pm.access_level FROM project_members pm WHERE pm.project_id = p.id AND pm.user_id = $2), 0),
-              COALESCE((SELECT max(gm.access_level) FROM group_members gm
-                         WHERE n.kind = 'group' AND gm.user_id = $2 AND gm.group_id = ANY(n.traversal_ids)), 0)) END AS facts_access_level,
+       CASE WHEN $2::int IS NULL THEN 0 ELSE ${projectAccessLevelSql('$2')} END AS facts_access_level,
        CASE WHEN n.kind = 'group' THEN COALESCE(
               (SELECT root.allow_runner_registration_token FROM namespaces root WHERE root.id = COALESCE(n.traversal_ids[1], n.id)), true)
             ELSE true END AS facts_root_allows,
