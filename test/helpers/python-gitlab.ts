@@ -1,29 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { ensureDebianPackages } from './debian-packages.js';
 
 const PYTHON = '/usr/bin/python3';
 
 const hasModule = () => spawnSync(PYTHON, ['-c', 'import gitlab; assert gitlab.__version__.startswith("3.12")'], { stdio: 'ignore' }).status === 0;
 
-/**
- * python-gitlab 3.12 comes from Debian (python3-gitlab); PyPI is out of reach.
- * Install it on first use when we can (root + apt-get), otherwise fail with
- * instructions rather than skipping the contract silently.
- */
+/** python-gitlab 3.12 comes from Debian (python3-gitlab); PyPI is out of reach. */
 export function ensurePythonGitlab(): void {
-  if (hasModule()) return;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const apt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
-  if (isRoot && apt) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'python3-gitlab'], { stdio: 'ignore', env, timeout: 300_000 }).status === 0;
-    if (!install()) {
-      spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env, timeout: 300_000 });
-      install();
-    }
-  }
-  if (!hasModule()) {
-    throw new Error('python-gitlab 3.12 is required for the contract tests: apt-get install -y python3-gitlab (Debian bookworm)');
-  }
+  ensureDebianPackages(['python3-gitlab'], hasModule, 'The python-gitlab contract tests');
 }
 
 /**
