@@ -9,6 +9,7 @@ import { lazyChildLoggerFactory, loggerOptions } from './lib/logger.js';
 import compat, { parseQuery, requestIdFrom } from './plugins/compat.js';
 import errorHandler from './plugins/error-handler.js';
 import auth from './plugins/auth.js';
+import auditContext from './plugins/audit-context.js';
 import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
 import { registerRoutes } from './routes/index.js';
@@ -70,6 +71,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(compat);
     await app.register(rateLimit);
     await app.register(auth);
+    await app.register(auditContext);
     await app.register(routeTable);
     await registerRoutes(app);
     for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);

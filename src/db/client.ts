@@ -67,3 +67,11 @@ export function connectDatabase(url: string, opts: { max?: number } = {}): Datab
     },
   };
 }
+
+/**
+ * Options for Prisma interactive transactions (`prisma.$transaction(fn,
+ * INTERACTIVE_TX)`). Prisma's defaults give 2 s to get a connection and 5 s
+ * to finish, which a burst of writes (50 parallel registrations on a pool of
+ * 10) exceeds while waiting for a connection, not while working.
+ */
+export const INTERACTIVE_TX = { maxWait: 30_000, timeout: 30_000 } as const;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PageParams } from '../schemas/common.js';
+import { paramError } from './errors.js';
 
 // GitLab's offset pagination (runners-api.md §0.5), in one helper: headers,
 // a Link whose URLs carry every parameter, and counts capped at 10,000.
@@ -153,6 +154,46 @@ export async function paginate<T>(
   if (counted) {
     reply.header('x-total', String(total));
     reply.header('x-total-pages', String(totalPages));
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------- keyset
+
+/** GitLab's keyset cursor: url-safe base64 of {"id":"<last id>","_kd":"n"}. */
+export const encodeIdCursor = (id: number) => Buffer.from(JSON.stringify({ id: String(id), _kd: 'n' })).toString('base64url');
+
+/** The id a cursor continues after; a cursor this server did not make → 400 {"error":"cursor is invalid"}. */
+export function decodeIdCursor(cursor: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
+    const id = Number(parsed.id);
+    if (Number.isSafeInteger(id) && id >= 0) return id;
+  } catch {
+    // fall through
+  }
+  throw paramError('cursor is invalid');
+}
+
+/**
+ * Keyset mode (`pagination=keyset`): one page of `perPage` rows from the
+ * `perPage + 1` the caller fetched past the cursor, and `Link: <…>;
+ * rel="next"` carrying the next cursor when there is more. No X-Total*,
+ * X-Page or rel="last": GitLab sends none in keyset mode.
+ */
+export function keysetPage<T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  params: Record<string, unknown>,
+  rows: T[],
+  perPage: number,
+  opts: { externalUrl?: string; idOf: (row: T) => number },
+): T[] {
+  const items = rows.slice(0, perPage);
+  if (rows.length > perPage && items.length > 0) {
+    const last = items[items.length - 1]!;
+    const cursor = encodeIdCursor(opts.idOf(last));
+    reply.header('link', `<${linkUrl(request, opts.externalUrl, { ...params, page: undefined, cursor })}>; rel="next"`);
   }
   return items;
 }

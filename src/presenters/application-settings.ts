@@ -16,5 +16,7 @@ export function presentApplicationSettings(settings: ApplicationSetting, runners
     allow_runner_registration_token: settings.allow_runner_registration_token,
     valid_runner_registrars: settings.valid_runner_registrars,
     runners_registration_token: runnersRegistrationToken,
+    /** Extension (docs/fleet-management.md): scheduled deletion of stale runners. */
+    stale_runner_pruning_enabled: settings.stale_runner_pruning_enabled,
   };
 }

@@ -17,9 +17,10 @@ import groupsRoutes from './api/v4/groups.js';
 import projectsRoutes from './api/v4/projects.js';
 import membersRoutes from './api/v4/members.js';
 import applicationSettingsRoutes from './api/v4/application-settings.js';
+import auditEventRoutes from './api/v4/audit-events.js';
 
 // Every route plugin, one line each. API plugins are mounted under /api/v4.
-const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes];
+const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes, auditEventRoutes];
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);

@@ -16,5 +16,7 @@ export const updateApplicationSettingsBody = z.object({
   runner_token_expiration_interval: nullableInterval(),
   group_runner_token_expiration_interval: nullableInterval(),
   project_runner_token_expiration_interval: nullableInterval(),
+  /** Extension (docs/fleet-management.md). */
+  stale_runner_pruning_enabled: glBoolean().optional(),
 });
 export type UpdateApplicationSettingsInput = z.output<typeof updateApplicationSettingsBody>;

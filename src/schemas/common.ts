@@ -200,3 +200,16 @@ export const glDate = () =>
     }
     return d;
   });
+
+/** Grape `type: DateTime`: an ISO 8601 date or date-time ("2026-12-01", "2026-12-01T10:00:00Z"); anything else "is invalid". */
+export const glDateTime = () =>
+  z.preprocess((raw) => last(raw), z.string({ error: INVALID })).transform((s, ctx) => {
+    const trimmed = s.trim();
+    const iso = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i.test(trimmed);
+    const d = iso ? new Date(/^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00Z` : trimmed.replace(' ', 'T')) : undefined;
+    if (!d || Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: 'custom', message: INVALID });
+      return z.NEVER;
+    }
+    return d;
+  });

@@ -46,6 +46,8 @@ export const updateGroupBody = z.object({
   shared_runners_setting: glEnum(SHARED_RUNNERS_SETTINGS).optional(),
   allow_runner_registration_token: glBoolean().optional(),
   runner_registration_enabled: glBoolean().optional(),
+  /** GitLab's group setting, accepted here as an extension: opts the group's runners into scheduled pruning. */
+  allow_stale_runner_pruning: glBoolean().optional(),
 });
 export type UpdateGroupInput = z.output<typeof updateGroupBody>;
 

@@ -36,6 +36,7 @@ describe('GET /application/settings', () => {
       'allow_runner_registration_token',
       'valid_runner_registrars',
       'runners_registration_token',
+      'stale_runner_pruning_enabled',
     ]);
     expect(body).toMatchObject({
       id: 1,

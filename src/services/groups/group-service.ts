@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Namespace, User } from '../../generated/prisma/client.js';
 import { apiError, validationError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
@@ -9,6 +10,7 @@ import type { CreateGroupInput, ListGroupsQuery, UpdateGroupInput } from '../../
 import { authorize, findGroupFor } from '../namespaces/access-service.js';
 import { addError, groupNameErrors, pathErrors, rubyInspectErrors, slugify, visibilityRank, type FieldErrors } from './naming.js';
 import { jobsMayBeAvailable } from '../runner-cache/runner-cache.js';
+import { groupEntity, recordSettingChanges } from '../audit/audit-service.js';
 
 // Groups (lib/api/groups.rb): list, create (the creator becomes Owner),
 // update (name, description, visibility, shared runners and the runner
@@ -161,7 +163,7 @@ export async function createGroup(ctx: AppContext, actor: User, input: CreateGro
     });
     await tx.groupMember.create({ data: { group_id: group.id, user_id: actor.id, access_level: AccessLevel.OWNER } });
     return group;
-  });
+  }, INTERACTIVE_TX);
 }
 
 type Tx = Parameters<Parameters<AppContext['prisma']['$transaction']>[0]>[0];
@@ -250,19 +252,29 @@ export async function updateGroup(ctx: AppContext, group: Namespace, can: Set<Na
   }
   if (Object.keys(errors).length) throw validationError(errors);
 
+  // The runner-related settings, audited when they change.
+  const runnerSettings = {
+    ...(input.allow_runner_registration_token !== undefined ? { allow_runner_registration_token: input.allow_runner_registration_token } : {}),
+    ...(input.runner_registration_enabled !== undefined ? { runner_registration_enabled: input.runner_registration_enabled } : {}),
+    ...(input.allow_stale_runner_pruning !== undefined ? { allow_stale_runner_pruning: input.allow_stale_runner_pruning } : {}),
+  };
   const updated = await ctx.prisma.$transaction(async (tx) => {
     if (setting !== undefined) await applySharedRunnersSetting(tx, group, setting);
-    return tx.namespace.update({
+    const row = await tx.namespace.update({
       where: { id: group.id },
       data: {
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.visibility !== undefined ? { visibility: input.visibility } : {}),
-        ...(input.allow_runner_registration_token !== undefined ? { allow_runner_registration_token: input.allow_runner_registration_token } : {}),
-        ...(input.runner_registration_enabled !== undefined ? { runner_registration_enabled: input.runner_registration_enabled } : {}),
+        ...runnerSettings,
       },
     });
-  });
+    const sharedBefore = group.shared_runners_enabled ? 'enabled' : group.allow_descendants_override_disabled_shared_runners ? 'disabled_and_overridable' : 'disabled_and_unoverridable';
+    const before: Record<string, unknown> = { ...group, shared_runners_setting: sharedBefore };
+    const changed: Record<string, unknown> = setting !== undefined ? { ...runnerSettings, shared_runners_setting: setting } : runnerSettings;
+    await recordSettingChanges(tx, before, changed, groupEntity(group));
+    return row;
+  }, INTERACTIVE_TX);
   // Projects below may have changed shared_runners_enabled: runners told "no job" must look again.
   if (setting !== undefined) await jobsMayBeAvailable(ctx);
   return updated;

@@ -97,7 +97,7 @@ const NAMESPACE_COLUMNS = Object.keys({
   owner_id: true, visibility: true, shared_runners_enabled: true, allow_descendants_override_disabled_shared_runners: true,
   allow_runner_registration_token: true, runner_registration_enabled: true, runners_token_encrypted: true,
   runners_token_digest: true, runner_token_expiration_interval: true, subgroup_runner_token_expiration_interval: true,
-  project_runner_token_expiration_interval: true, created_at: true, updated_at: true,
+  project_runner_token_expiration_interval: true, allow_stale_runner_pruning: true, created_at: true, updated_at: true,
 } satisfies Record<keyof Namespace, true>) as (keyof Namespace)[];
 
 /**

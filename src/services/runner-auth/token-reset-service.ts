@@ -4,6 +4,9 @@ import { forbidden } from '../../lib/errors.js';
 import { computeTokenExpiry, issueRunnerToken, REGISTRATION_TYPE, RUNNER_TYPE_NAMES } from '../runners/runner-core.js';
 import { CACHE_CHANNEL } from '../runner-cache/notifications.js';
 import { runnerCache } from '../runner-cache/runner-cache.js';
+import { RUNNER_AUTHOR } from '../audit/audit-context.js';
+import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
+import { withTransaction } from '../pipelines/transaction.js';
 
 export interface ResetToken {
   token: string;
@@ -37,16 +40,22 @@ export async function resetRunnerToken(ctx: AppContext, runner: Runner, opts: { 
   if (!type) throw new Error(`Unknown runner_type ${runner.runner_type}`);
   const issued = issueRunnerToken(ctx, type, runner.registration_type === REGISTRATION_TYPE.authenticated_user);
   const expiresAt = await computeTokenExpiry(ctx, type, await runnerExpiryScope(ctx, runner));
-  // The swap and the NOTIFY that makes every instance drop the old token are
-  // one statement: either both happen or neither.
-  const { rowCount } = await ctx.pool.query(
-    `WITH swapped AS (
-       UPDATE runners SET token_digest = $2, token_expires_at = $3, updated_at = now()
-       WHERE id = $1 AND ($4::text IS NULL OR token_digest = $4) RETURNING id
-     )
-     SELECT pg_notify($5, 'r:' || id) FROM swapped`,
-    [runner.id, issued.digest, expiresAt, opts.currentDigest ?? null, CACHE_CHANNEL],
-  );
+  // The swap, its audit event and the NOTIFY that makes every instance drop
+  // the old token commit together: either all happen or none.
+  const rowCount = await withTransaction(ctx, async (tx) => {
+    const swapped = await tx.query(
+      `WITH swapped AS (
+         UPDATE runners SET token_digest = $2, token_expires_at = $3, updated_at = now()
+         WHERE id = $1 AND ($4::text IS NULL OR token_digest = $4) RETURNING id
+       )
+       SELECT pg_notify($5, 'r:' || id) FROM swapped`,
+      [runner.id, issued.digest, expiresAt, opts.currentDigest ?? null, CACHE_CHANNEL],
+    );
+    if (swapped.rowCount) {
+      await recordRunnerAuditEvents(tx, [runner.id], { eventName: AUDIT_EVENTS.runnerAuthTokenReset, message: 'Reset CI runner authentication token', author: RUNNER_AUTHOR });
+    }
+    return swapped.rowCount ?? 0;
+  });
   runnerCache(ctx).apply({ kind: 'runners', ids: [runner.id] });
   if (rowCount === 0) throw forbidden();
   runner.token_digest = issued.digest;

@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Namespace, Runner } from '../../generated/prisma/client.js';
 import { forbidden, gone, validationError } from '../../lib/errors.js';
 import { secureCompare, type RunnerTypeName } from '../../lib/tokens.js';
@@ -13,6 +14,8 @@ import {
   validateRunner,
 } from '../runners/runner-core.js';
 import { getSettings } from '../settings/settings-service.js';
+import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
+import { UNAUTHENTICATED_AUTHOR_ID } from '../audit/audit-context.js';
 
 // Ci::Runners::RegisterRunnerService (runners-api.md §6.1): the legacy
 // `gitlab-runner register` path, authenticated by a registration token.
@@ -100,30 +103,38 @@ export async function registerRunner(ctx: AppContext, registrationToken: string,
   const expiresAt = await computeTokenExpiry(ctx, type, scope);
   const issued = issueRunnerToken(ctx, type, false);
 
-  // One INSERT with its nested runner_projects / runner_namespaces row: Prisma
-  // runs nested writes in a single transaction, so a runner never exists
-  // without its owner.
-  const runner = await ctx.prisma.runner
-    .create({
-      data: {
-        runner_type: RUNNER_TYPE_IDS[type],
-        description: attrs.description ?? null,
-        name: attrs.name ?? null,
-        active: attrs.active ?? true,
-        locked: attrs.locked ?? false,
-        run_untagged: runUntagged,
-        access_level: ACCESS_LEVEL_IDS[attrs.access_level ?? 'not_protected'],
-        maximum_timeout: attrs.maximum_timeout ?? null,
-        maintenance_note: attrs.maintenance_note ?? null,
-        tag_list: tags,
-        registration_type: REGISTRATION_TYPE.registration_token,
-        sharding_key_id: target.type === 'group_type' ? target.group.id : target.type === 'project_type' ? target.project.id : null,
-        token_digest: issued.digest,
-        token_expires_at: expiresAt,
-        runner_namespaces: target.type === 'group_type' ? { create: { namespace_id: target.group.id } } : undefined,
-        runner_projects: target.type === 'project_type' ? { create: { project_id: target.project.id } } : undefined,
-      },
-    })
+  // The runner, its runner_projects / runner_namespaces row and its audit
+  // event commit together: a runner never exists without its owner or its record.
+  const runner = await ctx.prisma
+    .$transaction(async (tx) => {
+      const created = await tx.runner.create({
+        data: {
+          runner_type: RUNNER_TYPE_IDS[type],
+          description: attrs.description ?? null,
+          name: attrs.name ?? null,
+          active: attrs.active ?? true,
+          locked: attrs.locked ?? false,
+          run_untagged: runUntagged,
+          access_level: ACCESS_LEVEL_IDS[attrs.access_level ?? 'not_protected'],
+          maximum_timeout: attrs.maximum_timeout ?? null,
+          maintenance_note: attrs.maintenance_note ?? null,
+          tag_list: tags,
+          registration_type: REGISTRATION_TYPE.registration_token,
+          sharding_key_id: target.type === 'group_type' ? target.group.id : target.type === 'project_type' ? target.project.id : null,
+          token_digest: issued.digest,
+          token_expires_at: expiresAt,
+          runner_namespaces: target.type === 'group_type' ? { create: { namespace_id: target.group.id } } : undefined,
+          runner_projects: target.type === 'project_type' ? { create: { project_id: target.project.id } } : undefined,
+        },
+      });
+      // GitLab's RunnerRegistrationTokenAuthor: not a user; the token itself is never recorded.
+      await recordRunnerAuditEvents(tx, [created.id], {
+        eventName: AUDIT_EVENTS.runnerRegistered,
+        message: `Registered ${type.replace('_type', '')} CI runner`,
+        author: { id: UNAUTHENTICATED_AUTHOR_ID, name: `Registration token (${type.replace('_type', '')})` },
+      });
+      return created;
+    }, INTERACTIVE_TX)
     .catch((err: unknown) => {
       // The project or group was deleted since the token was resolved: its token is no longer valid.
       if ((err as { code?: string }).code === 'P2003') throw forbidden('invalid token supplied');

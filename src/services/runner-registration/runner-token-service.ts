@@ -5,6 +5,11 @@ import { notFound } from '../../lib/errors.js';
 import { assertRunnerHasOwner, authenticateRunner, findRunnerByToken, heartbeatRunner, type HeartbeatDetails } from '../runner-auth/runner-auth-service.js';
 import { resetRunnerToken, type ResetToken } from '../runner-auth/token-reset-service.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
+import { RUNNER_AUTHOR } from '../audit/audit-context.js';
+import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
+import { withTransaction } from '../pipelines/transaction.js';
+import { deleteRunnersAudited } from '../runners/runner-deletion.js';
+import { RUNNER_TYPE_NAMES } from '../runners/runner-core.js';
 
 // What gitlab-runner does with its own token (runner-protocol.md §2–§4):
 // verify, reset it, unregister itself or one of its managers.
@@ -13,8 +18,25 @@ import { runnersChanged } from '../runner-cache/runner-cache.js';
 export async function verifyRunner(ctx: AppContext, token: string, details: HeartbeatDetails): Promise<{ runner: Runner; manager: RunnerManager }> {
   const runner = await findRunnerByToken(ctx, token);
   await assertRunnerHasOwner(ctx, runner);
+  const neverContacted = runner.contacted_at === null;
   const manager = await heartbeatRunner(ctx, runner, details);
+  if (neverContacted) await recordFirstVerification(ctx, runner.id);
   return { runner, manager };
+}
+
+/**
+ * The first verification of a runner (its first contact ever), recorded
+ * once: the event is written only while no earlier one exists for the
+ * runner, under a transaction-level lock on the runner id so that two
+ * concurrent first verifications write one event.
+ */
+async function recordFirstVerification(ctx: AppContext, runnerId: number): Promise<void> {
+  await withTransaction(ctx, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', ['ci_runner_verified', runnerId]);
+    const seen = await tx.query('SELECT 1 FROM audit_events WHERE target_type = $1 AND target_id = $2 AND event_name = $3 LIMIT 1', ['Ci::Runner', runnerId, AUDIT_EVENTS.runnerVerified]);
+    if (seen.rowCount) return;
+    await recordRunnerAuditEvents(tx, [runnerId], { eventName: AUDIT_EVENTS.runnerVerified, message: 'Verified CI runner for the first time', author: RUNNER_AUTHOR });
+  });
 }
 
 /**
@@ -35,8 +57,11 @@ export async function resetAuthenticationToken(ctx: AppContext, token: string, d
 export async function unregisterRunner(ctx: AppContext, token: string, ifUnmodifiedSince: string | string[] | undefined): Promise<void> {
   const runner = await findRunnerByToken(ctx, token);
   checkUnmodifiedSince(ifUnmodifiedSince, runner.updated_at);
-  // deleteMany: a concurrent unregister of the same runner is not an error.
-  await ctx.prisma.runner.deleteMany({ where: { id: runner.id } });
+  // A concurrent unregister of the same runner is not an error (and writes one event).
+  const type = RUNNER_TYPE_NAMES[runner.runner_type]!.replace('_type', '');
+  await withTransaction(ctx, (tx) =>
+    deleteRunnersAudited(tx, [runner.id], { eventName: AUDIT_EVENTS.runnerUnregistered, message: `Unregistered ${type} CI runner`, author: RUNNER_AUTHOR }),
+  );
   // Its token must stop working on every instance, not only this one.
   await runnersChanged(ctx, [runner.id]);
 }

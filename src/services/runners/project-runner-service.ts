@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Runner } from '../../generated/prisma/client.js';
 import { apiError, forbidden, notFound } from '../../lib/errors.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
@@ -9,6 +10,7 @@ import { findRunner, loadOwnership, loadRunnerFacts } from './runner-access-serv
 import { RUNNER_TYPE_NAMES } from './runner-core.js';
 import { checkUnmodifiedSince } from './runner-service.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
+import { AUDIT_EVENTS, projectEntity, recordRunnerAuditEvents } from '../audit/audit-service.js';
 
 // Assigning an existing project runner to another project and taking it
 // away again (runners-api.md §4.11, §4.12). The project was already found
@@ -46,11 +48,13 @@ export async function assignRunner(
 
   const ownerExists = ownership.ownerProjectId !== null && ownership.ownerProjectId === runner.sharding_key_id;
   try {
-    await ctx.prisma.$transaction([
-      ctx.prisma.runnerProject.create({ data: { runner_id: runner.id, project_id: project.id } }),
+    await ctx.prisma.$transaction(async (tx) => {
+      await tx.runnerProject.create({ data: { runner_id: runner.id, project_id: project.id } });
       // The owner project is gone: the runner now belongs to the oldest remaining assignment.
-      ...(ownerExists ? [] : [ctx.prisma.runner.update({ where: { id: runner.id }, data: { sharding_key_id: ownership.projectIds[0] ?? project.id } })]),
-    ]);
+      if (!ownerExists) await tx.runner.update({ where: { id: runner.id }, data: { sharding_key_id: ownership.projectIds[0] ?? project.id } });
+      // GitLab's AssignRunnerService audits under the project the runner was assigned to.
+      await recordRunnerAuditEvents(tx, [runner.id], { eventName: AUDIT_EVENTS.runnerAssigned, message: 'Assigned CI runner to project', entity: projectEntity(project) });
+    }, INTERACTIVE_TX);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'P2002') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
@@ -93,7 +97,13 @@ export async function unassignRunner(
   if (isOwnerProject) throw forbidden('You cannot unassign a runner from the owner project. Delete the runner instead');
   if (project.archived) throw forbidden("User not allowed to manage project's runners");
   // A concurrent unassign may have won since the lookup: this caller then gets the 404.
-  const { count } = await ctx.prisma.runnerProject.deleteMany({ where: { id: link.id } });
+  const count = await ctx.prisma.$transaction(async (tx) => {
+    const removed = await tx.runnerProject.deleteMany({ where: { id: link.id } });
+    if (removed.count > 0) {
+      await recordRunnerAuditEvents(tx, [runnerId], { eventName: AUDIT_EVENTS.runnerUnassigned, message: 'Unassigned CI runner from project', entity: projectEntity(project) });
+    }
+    return removed.count;
+  }, INTERACTIVE_TX);
   await runnersChanged(ctx, [runnerId]);
   if (count === 0) throw notFound('Runner');
 }

@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Runner } from '../../generated/prisma/client.js';
 import { badRequest, forbidden } from '../../lib/errors.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
@@ -17,6 +18,7 @@ import {
   RUNNER_TYPE_IDS,
   validateRunner,
 } from './runner-core.js';
+import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
 
 // POST /user/runners (runners-api.md §5): Ci::Runners::CreateRunnerService
 // with its three creation strategies. The runner gets a `glrt-` token that
@@ -71,19 +73,23 @@ export async function createUserRunner(ctx: AppContext, actor: PolicyActor, inpu
     groupIds: owner.groupId !== undefined ? [owner.groupId] : [],
     projectIds: owner.projectId !== undefined ? [owner.projectId] : [],
   });
-  const runner = await ctx.prisma.runner.create({
-    data: {
-      ...attrs,
-      runner_type: RUNNER_TYPE_IDS[input.runner_type],
-      registration_type: REGISTRATION_TYPE.authenticated_user,
-      creator_id: actor.id,
-      sharding_key_id: owner.groupId ?? owner.projectId ?? null,
-      token_digest: issued.digest,
-      token_expires_at: expiresAt,
-      // One nested create: the runner and its group/project link commit together.
-      runner_namespaces: owner.groupId !== undefined ? { create: { namespace_id: owner.groupId } } : undefined,
-      runner_projects: owner.projectId !== undefined ? { create: { project_id: owner.projectId } } : undefined,
-    },
-  });
+  const runner = await ctx.prisma.$transaction(async (tx) => {
+    const created = await tx.runner.create({
+      data: {
+        ...attrs,
+        runner_type: RUNNER_TYPE_IDS[input.runner_type],
+        registration_type: REGISTRATION_TYPE.authenticated_user,
+        creator_id: actor.id,
+        sharding_key_id: owner.groupId ?? owner.projectId ?? null,
+        token_digest: issued.digest,
+        token_expires_at: expiresAt,
+        // One nested create: the runner and its group/project link commit together.
+        runner_namespaces: owner.groupId !== undefined ? { create: { namespace_id: owner.groupId } } : undefined,
+        runner_projects: owner.projectId !== undefined ? { create: { project_id: owner.projectId } } : undefined,
+      },
+    });
+    await recordRunnerAuditEvents(tx, [created.id], { eventName: AUDIT_EVENTS.runnerCreated, message: `Created ${input.runner_type.replace('_type', '')} CI runner` });
+    return created;
+  }, INTERACTIVE_TX);
   return { runner, token: issued.token };
 }

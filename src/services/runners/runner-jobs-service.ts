@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import type { Job, Namespace, Pipeline, Project, User } from '../../generated/prisma/client.js';
-import { ApiError, paramError } from '../../lib/errors.js';
-import type { PageSource } from '../../lib/pagination.js';
+import { ApiError } from '../../lib/errors.js';
+import { decodeIdCursor, encodeIdCursor, type PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { presentJobBasicWithProject } from '../../presenters/job.js';
 import type { PresentOptions } from '../../presenters/runner.js';
@@ -75,20 +75,6 @@ export function runnerJobsSource(ctx: AppContext, actor: PolicyActor, runnerId: 
   };
 }
 
-/** GitLab's keyset cursor: url-safe base64 of {"id":"<last id>","_kd":"n"}. */
-export const encodeJobCursor = (id: number) => Buffer.from(JSON.stringify({ id: String(id), _kd: 'n' })).toString('base64url');
-
-function decodeJobCursor(cursor: string): number {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
-    const id = Number(parsed.id);
-    if (Number.isSafeInteger(id) && id >= 0) return id;
-  } catch {
-    // fall through
-  }
-  throw paramError('cursor is invalid');
-}
-
 /**
  * Keyset mode (`pagination=keyset`): jobs support only `order_by=id`,
  * `sort=desc`, as GitLab's CursorBasedKeyset; anything else → 405.
@@ -103,11 +89,11 @@ export async function keysetRunnerJobs(
   if (q.sort !== 'desc') throw new ApiError(405, { error: 'Keyset pagination is not yet available for this type of request' });
   const sql = new Sql();
   let where = await jobsWhere(ctx, actor, runnerId, q, sql);
-  if (q.cursor !== undefined && q.cursor !== '') where += ` AND j.id < ${sql.p(decodeJobCursor(q.cursor))}`;
+  if (q.cursor !== undefined && q.cursor !== '') where += ` AND j.id < ${sql.p(decodeIdCursor(q.cursor))}`;
   const res = await ctx.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE ${where} ORDER BY j.id DESC LIMIT ${sql.p(q.per_page + 1)}`, sql.params);
   const jobs = res.rows.slice(0, q.per_page);
   const hasNext = res.rows.length > q.per_page && jobs.length > 0;
-  return { jobs, nextCursor: hasNext ? encodeJobCursor(jobs[jobs.length - 1]!.id) : null };
+  return { jobs, nextCursor: hasNext ? encodeIdCursor(jobs[jobs.length - 1]!.id) : null };
 }
 
 /** Jobs as JobBasicWithProject, with users, pipelines and projects loaded once per page. */

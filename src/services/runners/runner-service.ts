@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Namespace, Project, Runner, RunnerManager } from '../../generated/prisma/client.js';
 import { forbidden, notFound, preconditionFailed, validationError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
@@ -8,6 +9,7 @@ import type { RunnerUpdateInput } from '../../schemas/runners.js';
 import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
 import {
   ACCESS_LEVEL_IDS,
+  ACCESS_LEVEL_NAMES,
   computeTokenExpiry,
   issueRunnerToken,
   normalizeTags,
@@ -18,6 +20,9 @@ import {
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
 import { loadProjectViews } from './runner-view-service.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
+import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
+import { withTransaction } from '../pipelines/transaction.js';
+import { deleteRunnersAudited } from './runner-deletion.js';
 
 // One runner by id: show, update, delete, managers, projects and token
 // reset (runners-api.md §4.3-4.9). Every function looks the runner up
@@ -58,10 +63,39 @@ export async function updateRunner(ctx: AppContext, runner: Runner, input: Runne
   const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
   const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
   if (Object.keys(errors).length > 0) throw validationError(errors);
-  const updated = await ctx.prisma.runner.update({ where: { id: runner.id }, data }).catch(goneRunner);
+  const updated = await ctx.prisma
+    .$transaction(async (tx) => {
+      const row = await tx.runner.update({ where: { id: runner.id }, data });
+      for (const change of runnerChanges(runner, data)) {
+        if (change.field === 'active') {
+          const paused = change.to === false;
+          await recordRunnerAuditEvents(tx, [runner.id], { eventName: paused ? AUDIT_EVENTS.runnerPaused : AUDIT_EVENTS.runnerUnpaused, message: paused ? 'Paused CI runner' : 'Unpaused CI runner' });
+        } else {
+          await recordRunnerAuditEvents(tx, [runner.id], {
+            eventName: AUDIT_EVENTS.runnerUpdated,
+            message: `Changed ${change.field} from ${JSON.stringify(change.from)} to ${JSON.stringify(change.to)}`,
+            details: { change: change.field, from: change.from, to: change.to },
+          });
+        }
+      }
+      return row;
+    }, INTERACTIVE_TX)
+    .catch(goneRunner);
   // Paused, tags, access level, timeout…: every instance drops what it cached about the runner.
   await runnersChanged(ctx, [runner.id]);
   return updated;
+}
+
+/** The attributes an update really changes, old → new, as the API spells them (access_level by name). */
+function runnerChanges(before: Runner, data: Partial<Runner>): { field: string; from: unknown; to: unknown }[] {
+  const shown = (key: keyof Runner, v: unknown) => (key === 'access_level' ? ACCESS_LEVEL_NAMES[v as number] : v);
+  const changes: { field: string; from: unknown; to: unknown }[] = [];
+  for (const key of Object.keys(data) as (keyof Runner)[]) {
+    const from = shown(key, before[key]);
+    const to = shown(key, data[key]);
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes.push({ field: key, from: from ?? null, to: to ?? null });
+  }
+  return changes;
 }
 
 /** A runner deleted by a concurrent request between lookup and write is, by then, a 404 like any unknown runner. */
@@ -88,13 +122,14 @@ export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: numb
     authorizeRunner(access, 'delete_runner');
   }
   checkUnmodifiedSince(ifUnmodifiedSince, access.runner.updated_at);
-  // runner_projects, runner_namespaces and runner_managers go with it (ON DELETE
-  // CASCADE); jobs keep their history with runner_id set to NULL.
   // A concurrent delete may have won since the lookup: that caller got the 204, this one the runner's 404.
-  const { count } = await ctx.prisma.runner.deleteMany({ where: { id: access.runner.id } });
+  const type = RUNNER_TYPE_NAMES[access.runner.runner_type]!.replace('_type', '');
+  const deleted = await withTransaction(ctx, (tx) =>
+    deleteRunnersAudited(tx, [access.runner.id], { eventName: AUDIT_EVENTS.runnerUnregistered, message: `Unregistered ${type} CI runner` }),
+  );
   // Its token must stop working on every instance, not only this one.
   await runnersChanged(ctx, [access.runner.id]);
-  if (count === 0) throw notFound('Runner');
+  if (deleted.length === 0) throw notFound('Runner');
 }
 
 export async function listRunnerManagers(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerManager[]> {
@@ -147,7 +182,12 @@ export async function resetAuthenticationToken(ctx: AppContext, access: RunnerAc
     groupIds: ownership.groupId !== null ? [ownership.groupId] : [],
     projectIds: ownership.projectIds,
   });
-  await ctx.prisma.runner.update({ where: { id: runner.id }, data: { token_digest: issued.digest, token_expires_at: expiresAt } }).catch(goneRunner);
+  await ctx.prisma
+    .$transaction(async (tx) => {
+      await tx.runner.update({ where: { id: runner.id }, data: { token_digest: issued.digest, token_expires_at: expiresAt } });
+      await recordRunnerAuditEvents(tx, [runner.id], { eventName: AUDIT_EVENTS.runnerAuthTokenReset, message: 'Reset CI runner authentication token' });
+    }, INTERACTIVE_TX)
+    .catch(goneRunner);
   // The old token must stop working on every instance.
   await runnersChanged(ctx, [runner.id]);
   return { token: issued.token, token_expires_at: expiresAt ? expiresAt.toISOString() : null };

@@ -1,8 +1,10 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { ApplicationSetting, User } from '../../generated/prisma/client.js';
 import { forbidden, validationError } from '../../lib/errors.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
 import type { UpdateApplicationSettingsInput } from '../../schemas/application-settings.js';
+import { INSTANCE_SCOPE, recordSettingChanges } from '../audit/audit-service.js';
 
 /** The single application_settings row (created at bootstrap). */
 export async function getSettings(ctx: AppContext): Promise<ApplicationSetting> {
@@ -58,6 +60,12 @@ export async function updateSettings(ctx: AppContext, actor: User, input: Update
   if (input.allow_runner_registration_token !== undefined) data.allow_runner_registration_token = input.allow_runner_registration_token;
   if (input.valid_runner_registrars !== undefined) data.valid_runner_registrars = [...new Set(input.valid_runner_registrars)];
   for (const key of INTERVAL_KEYS) if (input[key] !== undefined) data[key] = input[key];
-  const settings = await ctx.prisma.applicationSetting.update({ where: { id: 1 }, data });
+  if (input.stale_runner_pruning_enabled !== undefined) data.stale_runner_pruning_enabled = input.stale_runner_pruning_enabled;
+  const settings = await ctx.prisma.$transaction(async (tx) => {
+    const before = await tx.applicationSetting.findUniqueOrThrow({ where: { id: 1 } });
+    const after = await tx.applicationSetting.update({ where: { id: 1 }, data });
+    await recordSettingChanges(tx, before as unknown as Record<string, unknown>, data, INSTANCE_SCOPE);
+    return after;
+  }, INTERACTIVE_TX);
   return view(ctx, actor, settings);
 }

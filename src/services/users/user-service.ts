@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import { INTERACTIVE_TX } from '../../db/client.js';
 import type { PersonalAccessToken, User } from '../../generated/prisma/client.js';
 import type { Scope } from '../../plugins/auth.js';
 import type { ListUsersQuery, CreateUserInput, CreatePersonalAccessTokenInput } from '../../schemas/users.js';
@@ -9,6 +10,8 @@ import { instanceAbilities } from '../../policies/instance-policy.js';
 import { addError, pathErrors, type FieldErrors } from '../groups/naming.js';
 import { CACHE_CHANNEL } from '../runner-cache/notifications.js';
 import { runnerCache } from '../runner-cache/runner-cache.js';
+import { AUDIT_EVENTS, recordAuditEvent } from '../audit/audit-service.js';
+import { withTransaction } from '../pipelines/transaction.js';
 
 export type PatLookup =
   | { kind: 'ok'; user: User; scopes: Scope[]; tokenId: number }
@@ -64,13 +67,27 @@ export async function authenticatePersonalAccessToken(ctx: AppContext, token: st
  * once (the NOTIFY goes out in the same statement as the change).
  */
 export async function revokePersonalAccessToken(ctx: AppContext, tokenId: number): Promise<boolean> {
-  const { rowCount } = await ctx.pool.query(
-    `WITH revoked AS (UPDATE personal_access_tokens SET revoked = true WHERE id = $1 RETURNING id)
-     SELECT pg_notify($2, 't:' || id) FROM revoked`,
-    [tokenId, CACHE_CHANNEL],
-  );
+  // The change, its audit event and the NOTIFY commit together.
+  const revoked = await withTransaction(ctx, async (tx) => {
+    const res = await tx.query<{ user_id: number; name: string; username: string }>(
+      `WITH revoked AS (UPDATE personal_access_tokens SET revoked = true WHERE id = $1 AND NOT revoked RETURNING id, user_id, name),
+            notified AS (SELECT pg_notify($2, 't:' || id) FROM revoked)
+       SELECT r.user_id, r.name, u.username FROM revoked r JOIN users u ON u.id = r.user_id, (SELECT count(*) FROM notified) n`,
+      [tokenId, CACHE_CHANNEL],
+    );
+    const row = res.rows[0];
+    if (row) {
+      await recordAuditEvent(tx, {
+        eventName: AUDIT_EVENTS.patRevoked,
+        message: `Revoked personal access token with id ${tokenId}`,
+        entity: { type: 'User', id: row.user_id, path: row.username },
+        target: { type: 'PersonalAccessToken', id: tokenId, details: row.name },
+      });
+    }
+    return row !== undefined;
+  });
   runnerCache(ctx).apply({ kind: 'token', id: tokenId });
-  return (rowCount ?? 0) > 0;
+  return revoked;
 }
 
 export async function findUserByIdOrUsername(ctx: AppContext, idOrUsername: string): Promise<User | null> {
@@ -212,7 +229,7 @@ export async function createUser(ctx: AppContext, actor: User, input: CreateUser
     });
     await tx.namespace.update({ where: { id: ns.id }, data: { traversal_ids: [ns.id] } });
     return { user, namespaceId: ns.id };
-  });
+  }, INTERACTIVE_TX);
 }
 
 /** GitLab (16.0+) gives tokens without an expiry date the instance maximum: 365 days. */
@@ -226,15 +243,25 @@ export async function createPersonalAccessToken(
   input: CreatePersonalAccessTokenInput,
 ): Promise<{ pat: PersonalAccessToken; token: string }> {
   requireAdmin(actor);
-  const user = userId > 0 ? await ctx.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }) : null;
+  const user = userId > 0 ? await ctx.prisma.user.findUnique({ where: { id: userId }, select: { id: true, username: true } }) : null;
   if (!user) throw notFound('User');
   if (input.scopes.length === 0) throw apiError(422, "Scopes can't be blank");
   if (input.name.trim() === '') throw apiError(422, "Name can't be blank");
   const token = newPersonalAccessToken();
   const today = new Date(new Date().toISOString().slice(0, 10));
   const expiresAt = input.expires_at ?? new Date(today.getTime() + DEFAULT_PAT_LIFETIME_DAYS * 86_400_000);
-  const pat = await ctx.prisma.personalAccessToken.create({
-    data: { user_id: user.id, name: input.name, token_digest: ctx.secrets.digest(token), scopes: [...new Set(input.scopes)], expires_at: expiresAt },
-  });
+  const pat = await ctx.prisma.$transaction(async (tx) => {
+    const created = await tx.personalAccessToken.create({
+      data: { user_id: user.id, name: input.name, token_digest: ctx.secrets.digest(token), scopes: [...new Set(input.scopes)], expires_at: expiresAt },
+    });
+    await recordAuditEvent(tx, {
+      eventName: AUDIT_EVENTS.patCreated,
+      message: `Created personal access token with id ${created.id}`,
+      entity: { type: 'User', id: user.id, path: user.username },
+      target: { type: 'PersonalAccessToken', id: created.id, details: created.name },
+      details: { scopes: created.scopes, expires_at: expiresAt.toISOString().slice(0, 10) },
+    });
+    return created;
+  }, INTERACTIVE_TX);
   return { pat, token };
 }
