@@ -33,6 +33,11 @@ const filterShape = {
   status: glEnum(RUNNER_STATUSES).optional(),
   tag_list: tagFilter().optional(),
   version_prefix: versionPrefix().optional(),
+  // Extension (docs/fleet-management.md): keyset pagination, in id order.
+  pagination: glEnum(['offset', 'keyset'] as const).optional(),
+  order_by: glEnum(['id'] as const).optional(),
+  sort: glEnum(['asc', 'desc'] as const).optional(),
+  cursor: glString().optional(),
   ...paginationParams,
 };
 
@@ -41,7 +46,9 @@ export const runnerListQuery = z.object({ scope: glEnum(RUNNER_SCOPES).optional(
 /** GET /groups/:id/runners: `filter_params` only; `scope` is not declared there and is ignored. */
 export const groupRunnerListQuery = z.object(filterShape);
 export type RunnerListQuery = z.output<typeof runnerListQuery>;
-export type RunnerFilters = Omit<RunnerListQuery, 'page' | 'per_page'>;
+export type RunnerFilters = Omit<RunnerListQuery, 'page' | 'per_page' | 'pagination' | 'order_by' | 'sort' | 'cursor'>;
+/** What keyset mode reads from a list query. */
+export type RunnerKeysetParams = Pick<RunnerListQuery, 'per_page' | 'sort' | 'cursor'>;
 
 /** Query, body and route parameters of one request, merged as Grape's `params` (the path wins). */
 export function requestParams(request: { params: unknown; query: unknown; body?: unknown }): Record<string, unknown> {

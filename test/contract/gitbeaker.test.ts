@@ -93,4 +93,14 @@ describe('@gitbeaker/rest 43.8 against the server', () => {
     const everything = await root.Runners.all({ perPage: 2, type: 'instance_type' } as any);
     expect(everything).toHaveLength(5);
   });
+
+  it('walks a runner list in keyset mode (extension): the same runners as the offset pages, in id order', async () => {
+    const ids = (rows: Array<{ id: number }>) => rows.map((r) => r.id);
+    const offset = ids(await root.Runners.all({ perPage: 100, type: 'instance_type' } as any));
+    expect(offset.length).toBeGreaterThanOrEqual(5);
+    const asc = await root.Runners.all({ pagination: 'keyset', orderBy: 'id', sort: 'asc', perPage: 2, type: 'instance_type' } as any);
+    expect(ids(asc)).toEqual(offset);
+    const desc = await root.Runners.all({ pagination: 'keyset', orderBy: 'id', sort: 'desc', perPage: 2, type: 'instance_type' } as any);
+    expect(ids(desc)).toEqual([...offset].reverse());
+  });
 });

@@ -42,6 +42,9 @@ describe('python-gitlab 3.12 against the server', () => {
     expect(out.other_after_delete).toEqual([]);
     expect(out.paged_count).toBe(6);
     expect(out.page1_len).toBe(2);
+    expect(out.offset_ids.length).toBeGreaterThan(4);
+    expect(out.keyset_ids).toEqual(out.offset_ids);
+    expect(out.keyset_desc_ids).toEqual([...out.offset_ids].reverse());
     expect(out.deleted_404).toBe(true);
     expect(out.bad_verify).toBe(403);
   }, 150_000);

@@ -80,6 +80,10 @@ listed = root.runners_all.list(per_page=2, get_all=True)
 out["paged_count"] = len(listed)
 page1 = root.runners_all.list(per_page=2, page=1)
 out["page1_len"] = len(page1)
+# Keyset mode (extension): python-gitlab follows the cursor in Link rel=next.
+out["offset_ids"] = [x.id for x in root.runners_all.list(per_page=100, get_all=True)]
+out["keyset_ids"] = [x.id for x in root.runners_all.list(pagination="keyset", order_by="id", sort="asc", per_page=2, get_all=True)]
+out["keyset_desc_ids"] = [x.id for x in root.runners_all.list(pagination="keyset", order_by="id", sort="desc", per_page=2, iterator=True)]
 
 root.runners.delete(runner_id)
 try:

@@ -1,14 +1,31 @@
 import type { AppContext } from '../../context.js';
 import type { Namespace } from '../../generated/prisma/client.js';
 import { apiError } from '../../lib/errors.js';
-import type { PageSource } from '../../lib/pagination.js';
+import { decodeIdCursor, type PageSource } from '../../lib/pagination.js';
 import type { RunnerListItem } from '../../presenters/runner.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
-import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerScope } from '../../schemas/runners.js';
+import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerKeysetParams, type RunnerScope } from '../../schemas/runners.js';
 import type { NamespacedId } from '../../schemas/common.js';
 import { authorize, findGroupFor, findProjectFor, type ProjectWithNamespace } from '../namespaces/access-service.js';
-import { runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
+import { runnerKeysetPage, runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
+
+/** A runner list, pageable by offset (the PageSource) or by keyset (`keyset`, `per_page + 1` rows past the cursor). */
+export interface RunnerList extends PageSource<RunnerListItem> {
+  keyset: (q: RunnerKeysetParams) => Promise<RunnerListItem[]>;
+}
+
+function runnerList(ctx: AppContext, set: RunnerSet, spec: RunnerFilterSpec): RunnerList {
+  return {
+    ...runnerPageSource(ctx, set, spec),
+    keyset: (q) =>
+      runnerKeysetPage(ctx, set, spec, {
+        afterId: q.cursor !== undefined && q.cursor !== '' ? decodeIdCursor(q.cursor) : undefined,
+        limit: q.per_page + 1,
+        descending: q.sort === 'desc',
+      }),
+  };
+}
 
 // The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which
 // runners each starts from, who may ask, and which deprecated scopes each
@@ -31,16 +48,16 @@ export function toFilterSpec(filters: RunnerFilters, allowedScopes: readonly Run
 }
 
 /** GET /runners: runners of the projects and groups the user manages; never instance runners, even for admins. */
-export function ownedRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): PageSource<RunnerListItem> {
+export function ownedRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): RunnerList {
   const spec = toFilterSpec(filters, RUNNER_STATUSES);
-  return runnerPageSource(ctx, { kind: 'available_to_user', userId: actor.id }, spec);
+  return runnerList(ctx, { kind: 'available_to_user', userId: actor.id }, spec);
 }
 
 /** GET /runners/all: admins only (403 {"message":"403 Forbidden"}), checked after the parameters. */
-export async function allRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): Promise<PageSource<RunnerListItem>> {
+export async function allRunnersSource(ctx: AppContext, actor: PolicyActor, filters: RunnerFilters): Promise<RunnerList> {
   // read_all_runners does not depend on the registration-token setting: no settings read on this hot path.
   authorize(instanceAbilities(actor, { allowRunnerRegistrationToken: false }), 'read_all_runners');
-  return runnerPageSource(ctx, { kind: 'all' }, toFilterSpec(filters));
+  return runnerList(ctx, { kind: 'all' }, toFilterSpec(filters));
 }
 
 /** `user_project` + `authorize! :read_runners` (the before-block of the project runner routes). */
@@ -68,11 +85,11 @@ export function groupRunnerSet(group: Namespace): RunnerSet {
   return { kind: 'group', groupIds: group.traversal_ids.length ? group.traversal_ids : [group.id], includeInstance: group.shared_runners_enabled };
 }
 
-export function projectRunnersSource(ctx: AppContext, project: ProjectWithNamespace, filters: RunnerFilters): PageSource<RunnerListItem> {
-  return runnerPageSource(ctx, projectRunnerSet(project), toFilterSpec(filters));
+export function projectRunnersSource(ctx: AppContext, project: ProjectWithNamespace, filters: RunnerFilters): RunnerList {
+  return runnerList(ctx, projectRunnerSet(project), toFilterSpec(filters));
 }
 
 /** The group list declares no `scope`; it never reaches here. */
-export function groupRunnersSource(ctx: AppContext, group: Namespace, filters: Omit<RunnerFilters, 'scope'>): PageSource<RunnerListItem> {
-  return runnerPageSource(ctx, groupRunnerSet(group), toFilterSpec(filters));
+export function groupRunnersSource(ctx: AppContext, group: Namespace, filters: Omit<RunnerFilters, 'scope'>): RunnerList {
+  return runnerList(ctx, groupRunnerSet(group), toFilterSpec(filters));
 }

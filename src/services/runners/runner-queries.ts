@@ -402,18 +402,63 @@ export function runnerPageSql(
     rows = `SELECT ${ENTITY_COLUMNS} FROM (${idsSql(source, fromId)} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
       JOIN runners r ON r.id = page.id`;
   }
-  // The job probe is a LATERAL … LIMIT 1 rather than EXISTS so that it stays
-  // one jobs(runner_id, status) lookup per listed runner; an EXISTS may be
-  // planned as a hash of every running job in the instance.
-  // Column order is PageRow's: rows are read as arrays.
-  const text = `SELECT r.id, r.description, r.active, r.runner_type, r.name, r.contacted_at, r.created_at,
+  const text = withEntityExtras(sql, rows, 'ASC');
+  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' || source.kind === 'versions' };
+}
+
+/**
+ * The page's rows with the creator and whether a job is executing, in id
+ * order. The job probe is a LATERAL … LIMIT 1 rather than EXISTS so that it
+ * stays one jobs(runner_id, status) lookup per listed runner; an EXISTS may
+ * be planned as a hash of every running job in the instance. Column order is
+ * PageRow's: rows are read as arrays.
+ */
+function withEntityExtras(sql: Sql, rows: string, order: 'ASC' | 'DESC'): string {
+  return `SELECT r.id, r.description, r.active, r.runner_type, r.name, r.contacted_at, r.created_at,
          u.id AS creator_id, u.username AS creator_username, u.name AS creator_name, u.state AS creator_state,
          busy.id IS NOT NULL AS executing
     FROM (${rows}) r
     LEFT JOIN users u ON u.id = r.creator_id
     LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[]) LIMIT 1) busy ON TRUE
-    ORDER BY r.id`;
-  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' || source.kind === 'versions' };
+    ORDER BY r.id ${order}`;
+}
+
+/**
+ * Keyset mode (`pagination=keyset`, extension on the runner lists): the
+ * first `limit` runners after the id `afterId` in id order, ascending or
+ * descending. Every source is read from the cursor on in its index order and
+ * stops after `limit` rows, so page 5,000 costs what page 1 costs (no
+ * OFFSET, no anchors, no count).
+ */
+export function runnerKeysetPageSql(
+  set: RunnerSet,
+  filters: RunnerFilterSpec,
+  afterId: number | undefined,
+  limit: number,
+  opts: RunnerListSqlOptions & { descending: boolean },
+): ListStatement {
+  const sql = new Sql();
+  const source = idSource(sql, set, filters, opts.now, opts.versionLookup);
+  const order = opts.descending ? 'DESC' : 'ASC';
+  const after = (col: string) => (afterId === undefined ? [] : [`${col} ${opts.descending ? '<' : '>'} ${sql.p(afterId)}`]);
+  let rows: string;
+  if (source.kind === 'runners') {
+    const where = [...source.where, ...after('r.id')];
+    rows = `SELECT ${ENTITY_COLUMNS} FROM runners r${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.id ${order} LIMIT ${sql.p(limit)}`;
+  } else if (source.kind === 'union') {
+    // Each branch from the cursor on, in its index order, limited: the merge needs no more.
+    const k = sql.p(limit);
+    const cond = after('b.id');
+    const firsts = source.branches.map((branch) => `(SELECT b.id FROM (${branch}) b${cond.length ? ` WHERE ${cond[0]}` : ''} ORDER BY 1 ${order} LIMIT ${k})`);
+    rows = `SELECT ${ENTITY_COLUMNS} FROM (SELECT u.id FROM (${firsts.join('\n      UNION ')}) u ORDER BY 1 ${order} LIMIT ${k}) page
+      JOIN runners r ON r.id = page.id`;
+  } else {
+    const cond = after('a.id');
+    rows = `SELECT ${ENTITY_COLUMNS} FROM (SELECT a.id FROM (${source.ids}) a${cond.length ? ` WHERE ${cond[0]}` : ''} ORDER BY 1 ${order} LIMIT ${sql.p(limit)}) page
+      JOIN runners r ON r.id = page.id`;
+  }
+  const text = withEntityExtras(sql, rows, order);
+  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' };
 }
 
 /**
@@ -578,4 +623,18 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
       return res.rows.map(toListItem);
     },
   };
+}
+
+/** One keyset page (runnerKeysetPageSql), as list items. */
+export async function runnerKeysetPage(
+  ctx: AppContext,
+  set: RunnerSet,
+  filters: RunnerFilterSpec,
+  page: { afterId?: number; limit: number; descending: boolean },
+  now: number = Date.now(),
+): Promise<RunnerListItem[]> {
+  const versionLookup = filters.versionPrefix === undefined ? 'range' : await versionLookupFor(ctx.pool);
+  const st = runnerKeysetPageSql(set, filters, page.afterId, page.limit, { now, versionLookup, descending: page.descending });
+  const res = await queryPreparedArrays<PageRow>(ctx, st);
+  return res.rows.map(toListItem);
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { paginate } from '../../../lib/pagination.js';
+import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import { parseInput } from '../../../schemas/common.js';
@@ -19,7 +19,11 @@ export default async function groupRunnerRoutes(app: FastifyInstance) {
     const { subject: group } = await findGroupForRunners(ctx, actor, id);
     const query = parseInput(groupRunnerListQuery, request.query);
     const source = groupRunnersSource(ctx, group, query);
-    const runners = await paginate(request, reply, query, { ...query, id: (request.params as { id: string }).id }, source, { externalUrl });
+    const linkParams = { ...query, id: (request.params as { id: string }).id };
+    const runners =
+      query.pagination === 'keyset'
+        ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+        : await paginate(request, reply, query, linkParams, source, { externalUrl });
     return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 }

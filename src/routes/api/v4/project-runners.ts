@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { paginate } from '../../../lib/pagination.js';
+import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import { parseInput } from '../../../schemas/common.js';
@@ -22,7 +22,11 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
     const { subject: project } = await findProjectForRunners(ctx, actor, id);
     const query = parseInput(runnerListQuery, request.query);
     const source = projectRunnersSource(ctx, project, query);
-    const runners = await paginate(request, reply, query, { ...query, id: (request.params as { id: string }).id }, source, { externalUrl });
+    const linkParams = { ...query, id: (request.params as { id: string }).id };
+    const runners =
+      query.pagination === 'keyset'
+        ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+        : await paginate(request, reply, query, linkParams, source, { externalUrl });
     return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 

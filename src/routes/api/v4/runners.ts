@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { linkUrl, paginate } from '../../../lib/pagination.js';
+import { keysetPage, linkUrl, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
 import { presentProjectView, presentRunnerDetails } from '../../../presenters/runner-details.js';
 import { presentRunnerManager } from '../../../presenters/runner-manager.js';
@@ -44,7 +44,10 @@ export default async function runnerRoutes(app: FastifyInstance) {
     const actor = requireActor(request).user;
     const query = parseInput(runnerListQuery, request.query);
     const source = ownedRunnersSource(ctx, actor, query);
-    const runners = await paginate(request, reply, query, query, source, { externalUrl });
+    const runners =
+      query.pagination === 'keyset'
+        ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+        : await paginate(request, reply, query, query, source, { externalUrl });
     return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 
@@ -52,7 +55,10 @@ export default async function runnerRoutes(app: FastifyInstance) {
     const actor = requireActor(request).user;
     const query = parseInput(runnerListQuery, request.query);
     const source = await allRunnersSource(ctx, actor, query);
-    const runners = await paginate(request, reply, query, query, source, { externalUrl });
+    const runners =
+      query.pagination === 'keyset'
+        ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+        : await paginate(request, reply, query, query, source, { externalUrl });
     return presentRunnerItems(runners, presentOptions(request, externalUrl));
   });
 
