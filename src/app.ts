@@ -14,6 +14,7 @@ import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
 import { registerRoutes } from './routes/index.js';
 import { startRunnerCache } from './services/runner-cache/runner-cache.js';
+import { startStaleRunnerPruning } from './services/runners/stale-runner-pruner.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -79,5 +80,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await runnerCache.close().catch(() => undefined);
     throw err;
   }
+  // Scheduled stale-runner pruning (one leader across instances); stopped before the pool closes.
+  const pruning = startStaleRunnerPruning(ctx);
+  if (pruning) app.addHook('onClose', async () => pruning.stop());
   return app;
 }

@@ -31,6 +31,8 @@ const ConfigSchema = z.object({
   RATE_LIMIT_TOKEN_ENDPOINTS_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** Failed sign-ins (401 with credentials) per minute and address before further sign-ins get 429. */
   RATE_LIMIT_FAILED_AUTH_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** How often the scheduled stale-runner pruning looks for work (docs/fleet-management.md); 0 turns the job off. */
+  STALE_RUNNER_PRUNING_INTERVAL_SECONDS: z.coerce.number().min(0).default(3600),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

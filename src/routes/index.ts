@@ -18,9 +18,10 @@ import projectsRoutes from './api/v4/projects.js';
 import membersRoutes from './api/v4/members.js';
 import applicationSettingsRoutes from './api/v4/application-settings.js';
 import auditEventRoutes from './api/v4/audit-events.js';
+import runnerCleanupRoutes from './api/v4/runner-cleanup.js';
 
 // Every route plugin, one line each. API plugins are mounted under /api/v4.
-const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes, auditEventRoutes];
+const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes, auditEventRoutes, runnerCleanupRoutes];
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);

@@ -254,6 +254,8 @@ export interface RunnerFilterSpec {
   paused?: boolean;
   tagList?: string[];
   versionPrefix?: string;
+  /** Cleanup only (extension): last contact, or creation when never contacted, before this moment. */
+  contactedBefore?: Date;
 }
 
 /**
@@ -270,6 +272,7 @@ function filterSql(sql: Sql, f: RunnerFilterSpec, now: number, lookup: VersionLo
   if (f.paused !== undefined) where.push(scopeSql(sql, f.paused ? 'paused' : 'active', now));
   if (f.versionPrefix !== undefined) where.push(`r.id IN (${versionManagersSql(versionMatch(sql, f.versionPrefix, lookup), lookup)})`);
   if (f.tagList && f.tagList.length > 0) where.push(`r.tag_list @> ${sql.p(f.tagList)}::text[]`);
+  if (f.contactedBefore) where.push(`COALESCE(r.contacted_at, r.created_at) < ${sql.p(f.contactedBefore)}`);
   return where;
 }
 
