@@ -1,15 +1,71 @@
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { MISSING_DIRECT_URL, pooledUrl } from './db/urls.js';
 
 const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** Rails' ActionDispatch::RemoteIp::TRUSTED_PROXIES: loopback, private and unique-local ranges. */
+export const DEFAULT_TRUSTED_PROXIES = ['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+function isAddressOrRange(item: string): boolean {
+  const [addr, bits, extra] = item.split('/');
+  if (extra !== undefined || !addr) return false;
+  const family = net.isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
+
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: optionalString,
+  /**
+   * A direct connection to PostgreSQL for work that needs a session of its own
+   * (migrations' advisory lock, LISTEN/NOTIFY, leader locks) when DATABASE_URL
+   * leads to a transaction-mode pooler (marked ?pgbouncer=true). Prisma's `directUrl`.
+   */
+  DATABASE_DIRECT_URL: optionalString,
+  /** Connections per pool and process (see docs/scaling.md for the budget). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Processes serving the port (node:cluster); `auto` = os.availableParallelism(). */
+  WORKERS: z
+    .string()
+    .default('1')
+    .transform((v, ctx) => {
+      const t = v.trim().toLowerCase();
+      if (t === 'auto') return os.availableParallelism();
+      const n = Number(t);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) {
+        ctx.addIssue({ code: 'custom', message: 'must be a whole number from 1 to 1024, or auto' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  /**
+   * Whose X-Forwarded-For/-Proto/-Host is believed: comma-separated addresses
+   * and CIDR ranges; empty = nobody. Default: loopback and private ranges,
+   * as Rails' ActionDispatch::RemoteIp (GitLab's default).
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default(DEFAULT_TRUSTED_PROXIES.join(','))
+    .transform((v, ctx) => {
+      const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const item of list) {
+        if (!isAddressOrRange(item)) {
+          ctx.addIssue({ code: 'custom', message: `not an IP address or CIDR range: ${item}` });
+          return z.NEVER;
+        }
+      }
+      return list;
+    }),
   DATA_DIR: z.string().default('./.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EXTERNAL_URL: optionalString,
@@ -43,6 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (parsed.data.INITIAL_ROOT_TOKEN && parsed.data.INITIAL_ROOT_TOKEN.length < 20) {
     throw new Error('Invalid configuration: INITIAL_ROOT_TOKEN must be at least 20 characters');
+  }
+  if (parsed.data.DATABASE_URL && pooledUrl(parsed.data.DATABASE_URL).pooled && !parsed.data.DATABASE_DIRECT_URL) {
+    throw new Error(`Invalid configuration: ${MISSING_DIRECT_URL}`);
   }
   return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
 }

@@ -11,6 +11,8 @@ export interface AppContext {
   pool: pg.Pool;
   /** For queryPrepared only (src/db/prepared.ts). */
   preparedPool: pg.Pool;
+  /** A connection of one's own that keeps its session (LISTEN, leader locks): Database.session in src/db/client.ts. */
+  session: pg.ClientConfig;
   secrets: SecretBox;
   log: FastifyBaseLogger;
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
-import { connectDatabase, type Database } from './db/client.js';
+import { connectDatabase, SESSION_SETTINGS, type Database } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
+import { sessionUrl } from './db/urls.js';
 import { bootstrap, type BootstrapResult } from './db/bootstrap.js';
 import pg from 'pg';
 
@@ -41,10 +42,12 @@ export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS
       await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
       url = embedded.url('gitlab_runners');
     }
-    await migrate(url);
-    db = connectDatabase(url);
+    // Migrations hold an advisory lock for their whole run: a session of their own.
+    await migrate(sessionUrl(url, config.DATABASE_DIRECT_URL));
+    db = connectDatabase(url, { max: config.DATABASE_POOL_SIZE, directUrl: config.DATABASE_DIRECT_URL });
     const boot = await bootstrap(db, config);
     app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream });
+    if (db.pooled) await warnOnPoolerSessionSettings(db, app);
     const started = { app, db, embedded };
     let closed: Promise<void> | undefined;
     return {
@@ -57,6 +60,23 @@ export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS
   } catch (err) {
     await closeAll({ app, db, embedded }).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Behind a pooler the server sets nothing per session, so the settings the
+ * lists' plans rely on (SESSION_SETTINGS) must come from the role or the
+ * database: say so once if they do not.
+ */
+async function warnOnPoolerSessionSettings(db: Database, app: FastifyInstance): Promise<void> {
+  for (const [name, wanted] of Object.entries(SESSION_SETTINGS)) {
+    const { rows } = await db.pool.query<{ value: string }>('SELECT current_setting($1) AS value', [name]);
+    if (rows[0]?.value !== wanted) {
+      app.log.warn(
+        { setting: name, value: rows[0]?.value, wanted },
+        `pooled connections run with ${name}=${rows[0]?.value}; set it for the database (ALTER DATABASE <name> SET ${name} = ${wanted}) as docs/scaling.md describes`,
+      );
+    }
   }
 }
 
