@@ -12,13 +12,13 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /**
  * How the process is started: `node` runs what the start script runs
  * (`node --import tsx src/server.ts`), so the child is the server itself;
- * `npm-start` runs `npm start` (without its prestart hook, which regenerates
- * the Prisma client other test files are using), so the child is npm.
+ * `npm-start` runs `npm start` with its prestart check (which only reads), so
+ * the child is npm.
  */
 export type Launch = 'node' | 'npm-start';
 const COMMANDS: Record<Launch, [string, string[]]> = {
   node: [process.execPath, ['--import', 'tsx', 'src/server.ts']],
-  'npm-start': ['npm', ['start', '--ignore-scripts']],
+  'npm-start': ['npm', ['start']],
 };
 
 export interface ServerProcess {
