@@ -31,7 +31,14 @@ async function ensureDatabaseExists(adminUrl: string, name: string) {
  * first-boot seed, app. On failure, whatever was started is stopped again so
  * that no postgres or pool outlives a failed boot.
  */
-export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS.WritableStream } = {}): Promise<Runtime> {
+export async function startRuntime(
+  config: Config,
+  opts: {
+    loggerStream?: NodeJS.WritableStream;
+    /** A cluster worker: the primary has applied the migrations already (src/cluster.ts). */
+    skipMigrations?: boolean;
+  } = {},
+): Promise<Runtime> {
   let embedded: EmbeddedDatabase | undefined;
   let db: Database | undefined;
   let app: FastifyInstance | undefined;
@@ -43,7 +50,7 @@ export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS
       url = embedded.url('gitlab_runners');
     }
     // Migrations hold an advisory lock for their whole run: a session of their own.
-    await migrate(sessionUrl(url, config.DATABASE_DIRECT_URL));
+    if (!opts.skipMigrations) await migrate(sessionUrl(url, config.DATABASE_DIRECT_URL));
     db = connectDatabase(url, { max: config.DATABASE_POOL_SIZE, directUrl: config.DATABASE_DIRECT_URL });
     const boot = await bootstrap(db, config);
     app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream });
@@ -59,6 +66,34 @@ export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS
     };
   } catch (err) {
     await closeAll({ app, db, embedded }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * What a cluster's primary does once before it forks the workers (src/cluster.ts):
+ * the database (embedded or not), migrations and the first-boot seed, so
+ * that a generated root token is printed once. The workers get `url` as
+ * their DATABASE_URL; the embedded cluster stays with the primary.
+ */
+export async function prepareDatabase(config: Config): Promise<{ url: string; embedded?: EmbeddedDatabase; boot: BootstrapResult }> {
+  let embedded: EmbeddedDatabase | undefined;
+  try {
+    let url = config.DATABASE_URL;
+    if (!url) {
+      embedded = await startEmbeddedPostgres(config.dataDir);
+      await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
+      url = embedded.url('gitlab_runners');
+    }
+    await migrate(sessionUrl(url, config.DATABASE_DIRECT_URL));
+    const db = connectDatabase(url, { max: 1, directUrl: config.DATABASE_DIRECT_URL });
+    try {
+      return { url, embedded, boot: await bootstrap(db, config) };
+    } finally {
+      await db.close();
+    }
+  } catch (err) {
+    await embedded?.stop().catch(() => undefined);
     throw err;
   }
 }

@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster.js';
 import { loadConfig } from './config.js';
 import { detachEmbeddedSignalHooks } from './db/embedded.js';
 import { startRuntime, type Runtime } from './runtime.js';
@@ -5,6 +7,8 @@ import { startRuntime, type Runtime } from './runtime.js';
 // The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
 // it stops accepting connections, lets in-flight requests finish, closes the
 // pool and only then stops the embedded PostgreSQL, and exits 0.
+// With WORKERS > 1 this process is the cluster's primary (src/cluster.ts) and
+// each worker runs main() below on the database the primary prepared.
 
 const FORCE_EXIT_MS = 15_000;
 
@@ -39,7 +43,12 @@ async function main() {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  runtime = await startRuntime(config);
+  const worker = cluster.isWorker;
+  if (worker) {
+    // The primary is gone (killed): nobody would replace or stop us.
+    cluster.worker!.on('disconnect', () => onSignal('disconnect'));
+  }
+  runtime = await startRuntime(config, { skipMigrations: worker });
   const { app, boot } = runtime;
   if (boot.generatedRootToken) {
     // Printed once, on the boot that created root, before anything else can
@@ -54,9 +63,21 @@ async function main() {
     process.stderr.write(`Failed to listen on ${config.HOST}:${config.PORT}: ${err instanceof Error ? err.message : String(err)}\n`);
     return stop(1);
   }
+  if (worker) process.send?.({ type: 'ready' });
 }
 
-main().catch((err) => {
+function entry(): Promise<void> {
+  if (cluster.isPrimary) {
+    const config = loadConfig();
+    if (config.WORKERS > 1) {
+      detachEmbeddedSignalHooks();
+      return runPrimary(config);
+    }
+  }
+  return main();
+}
+
+entry().catch((err) => {
   process.stderr.write(`Failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

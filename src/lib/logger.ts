@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import os from 'node:os';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 
 // Tokens travel in headers, in the query string (private_token, token) and
@@ -8,9 +10,14 @@ const SECRET_QUERY_KEYS = /([?&](?:private_token|token|job_token|access_token|su
 
 export const scrubUrl = (url: string) => url.replace(SECRET_QUERY_KEYS, '$1[REDACTED]');
 
+/** With WORKERS > 1, a worker's number (1…WORKERS, kept by its replacement) for its log lines (src/cluster.ts). */
+export const workerSlot = (): number | undefined => (cluster.isWorker ? Number(process.env.WORKER_SLOT) || cluster.worker?.id : undefined);
+
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  const worker = workerSlot();
   return {
     level,
+    ...(worker === undefined ? {} : { base: { pid: process.pid, hostname: os.hostname(), worker } }),
     redact: {
       paths: [
         'req.headers["private-token"]',
