@@ -46,7 +46,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']) ?? crypto.randomUUID().replaceAll('-', ''),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 2048, ignoreTrailingSlash: true },
-    trustProxy: false,
+    // X-Forwarded-For/-Proto/-Host count only from TRUSTED_PROXIES (loopback
+    // and private ranges by default); request.ip, .protocol and .host follow.
+    trustProxy: opts.config.TRUSTED_PROXIES.length > 0 ? opts.config.TRUSTED_PROXIES : false,
     childLoggerFactory: lazyChildLoggerFactory,
   });
 

@@ -72,8 +72,9 @@ export class ShortLivedCache<T> {
 
 export function baseUrl(request: FastifyRequest, externalUrl?: string): string {
   if (externalUrl) return externalUrl.replace(/\/+$/, '');
-  const proto = (request.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || request.protocol;
-  const host = request.headers.host ?? `${request.hostname}`;
+  // Forwarded scheme and host only from a trusted proxy (TRUSTED_PROXIES, app.ts).
+  const proto = request.protocol;
+  const host = request.host;
   return `${proto}://${host}`;
 }
 
