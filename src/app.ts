@@ -55,6 +55,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     prisma: opts.db.prisma,
     pool: opts.db.pool,
     preparedPool: opts.db.preparedPool,
+    probe: opts.db.probe,
     secrets: new SecretBox(opts.secretKey),
     log: app.log,
   };

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
+import type { DatabaseProbe } from './db/probe.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { SecretBox } from './lib/tokens.js';
 
@@ -11,6 +12,8 @@ export interface AppContext {
   pool: pg.Pool;
   /** For queryPrepared only (src/db/prepared.ts). */
   preparedPool: pg.Pool;
+  /** The readiness check's own connection: never waits behind a full pool. */
+  probe: DatabaseProbe;
   secrets: SecretBox;
   log: FastifyBaseLogger;
 }

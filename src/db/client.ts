@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { DatabaseProbe } from './probe.js';
 import { poolTypes } from './type-parsers.js';
 
 export type Db = PrismaClient;
@@ -12,6 +13,8 @@ export interface Database {
   pool: pg.Pool;
   /** Sessions that always run a prepared statement's generic plan: see src/db/prepared.ts. */
   preparedPool: pg.Pool;
+  /** A connection of its own for health probes (src/db/probe.ts). */
+  probe: DatabaseProbe;
   close: () => Promise<void>;
 }
 
@@ -57,13 +60,15 @@ export function connectDatabase(url: string, opts: { max?: number } = {}): Datab
   });
   preparedPool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const probe = new DatabaseProbe(withSessionSettings(url, SESSION_SETTINGS));
   return {
     prisma,
     pool,
     preparedPool,
+    probe,
     close: async () => {
       await prisma.$disconnect();
-      await Promise.all([pool.end().catch(() => undefined), preparedPool.end().catch(() => undefined)]);
+      await Promise.all([pool.end().catch(() => undefined), preparedPool.end().catch(() => undefined), probe.close()]);
     },
   };
 }
