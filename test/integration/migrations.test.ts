@@ -146,6 +146,8 @@ const UNDECLARED_OBJECTS = [
   'trigger ci_sync_job_queue_on_update (not declared by schema.prisma)',
   'trigger ci_pending_builds_changed (not declared by schema.prisma)',
   'trigger ci_running_builds_changed (not declared by schema.prisma)',
+  'constraint ci_pending_builds_changed of type t on ci_pending_builds',
+  'constraint ci_running_builds_changed of type t on ci_running_builds',
   'trigger ci_project_queue_facts_changed (not declared by schema.prisma)',
   'trigger ci_namespace_queue_facts_changed (not declared by schema.prisma)',
   'function ci_sync_job_queue (not declared by schema.prisma)',

@@ -171,7 +171,11 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER ci_pending_builds_changed AFTER INSERT OR DELETE ON ci_pending_builds
+-- Deferred to the commit: the per-project row is locked for the moment of
+-- the commit only, not for the rest of a hand-out transaction, so runners
+-- taking jobs of the same project at once do not queue behind each other.
+CREATE CONSTRAINT TRIGGER ci_pending_builds_changed AFTER INSERT OR DELETE ON ci_pending_builds
+  DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW EXECUTE FUNCTION ci_pending_builds_changed();
 
 CREATE FUNCTION ci_running_builds_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -185,7 +189,8 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER ci_running_builds_changed AFTER INSERT OR DELETE ON ci_running_builds
+CREATE CONSTRAINT TRIGGER ci_running_builds_changed AFTER INSERT OR DELETE ON ci_running_builds
+  DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW EXECUTE FUNCTION ci_running_builds_changed();
 
 -- A project's runner settings or namespace changed: its pending jobs' copied

@@ -51,16 +51,21 @@ const PARAM_TERMS: RunnerTerms = { tagList: '$1::text[]', runUntagged: '$2::bool
 // $4: jobs this hand-out already locked and gave up on (SKIP LOCKED skips only other transactions' locks).
 const COMMON = `${commonConditions(PARAM_TERMS)} AND pb.build_id <> ALL($4::int[])`;
 
-/** Candidates a hand-out considers for `queue_size` (GitLab reports the candidates it loaded, which it also caps). */
-export const QUEUE_SIZE_CAP = 1000;
+/** `queue_size` counts the runner's matching pending jobs up to this many: the count's cost must not grow with the backlog. */
+export const QUEUE_SIZE_CAP = 100;
 
 export interface RunnerMatcher {
   /** Locks (FOR UPDATE SKIP LOCKED) and returns the runner's next job, not one of `exclude`: build_id, fair level, project head. */
   next: (exclude: number[]) => PreparedQuery;
   /** Instance runners only: an older job for the runner at the same fair level, before the one `next` found (not locked). */
   olderAtSameLevel?: (exclude: number[], level: number, before: number) => PreparedQuery;
-  /** The runner's matching pending jobs, up to QUEUE_SIZE_CAP. */
-  queueSize: PreparedQuery;
+  /**
+   * Locks the candidate's job row (SKIP LOCKED: none when another transaction
+   * holds it) and reads what the hand-out needs: the job, its project's
+   * archived flag and build timeout, the project's jobs running on instance
+   * runners, and the runner's matching pending jobs up to QUEUE_SIZE_CAP.
+   */
+  candidate: (exclude: number[], buildId: number) => PreparedQuery;
 }
 
 const SCOPED_NEXT = (scope: string) => `
@@ -96,8 +101,13 @@ CROSS JOIN LATERAL (
 ) pb
 WHERE q.instance_head IS NOT NULL AND q.instance_running = $5 AND q.instance_head < $6`;
 
-const QUEUE_SIZE = (scope: string) =>
-  `SELECT count(*)::int AS n FROM (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON} LIMIT ${QUEUE_SIZE_CAP}) c`;
+const CANDIDATE = (scope: string, buildIdParam: string) => `
+SELECT j.id, j.pipeline_id, j.project_id, j.options, p.archived, p.build_timeout,
+       COALESCE((SELECT q.instance_running FROM ci_instance_queues q WHERE q.project_id = j.project_id), 0) AS instance_running,
+       (SELECT count(*)::int FROM (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON} LIMIT ${QUEUE_SIZE_CAP}) c) AS queue_size
+FROM jobs j JOIN projects p ON p.id = j.project_id
+WHERE j.id = ${buildIdParam} AND j.status = 'pending' AND j.runner_id IS NULL
+FOR UPDATE OF j SKIP LOCKED`;
 
 const PROJECT_SCOPE = projectScope('$5::int');
 const GROUP_SCOPE = groupScope('$5::int');
@@ -111,13 +121,13 @@ export function runnerMatcher(runner: Runner, groupId: number | null): RunnerMat
     const [scope, scopeId] = runner.runner_type === RUNNER_TYPE_IDS.project_type ? [PROJECT_SCOPE, runner.id] : [GROUP_SCOPE, groupId ?? 0];
     return {
       next: (exclude) => q(SCOPED_NEXT(scope), [...terms, exclude, scopeId]),
-      queueSize: q(QUEUE_SIZE(scope), [...terms, [], scopeId]),
+      candidate: (exclude, buildId) => q(CANDIDATE(scope, '$6::int'), [...terms, exclude, scopeId, buildId]),
     };
   }
   return {
     next: (exclude) => q(INSTANCE_NEXT, [...terms, exclude]),
     olderAtSameLevel: (exclude, level, before) => q(INSTANCE_OLDER, [...terms, exclude, level, before]),
-    queueSize: q(QUEUE_SIZE(instanceScope()), [...terms, []]),
+    candidate: (exclude, buildId) => q(CANDIDATE(instanceScope(), '$5::int'), [...terms, exclude, buildId]),
   };
 }
 

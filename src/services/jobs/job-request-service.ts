@@ -96,24 +96,16 @@ interface CandidateRow {
   options: JobOptions | null;
   archived: boolean;
   build_timeout: number;
+  instance_running: number;
+  queue_size: number;
 }
-
-const CANDIDATE_SQL = `
-SELECT j.id, j.pipeline_id, j.project_id, j.options, p.archived, p.build_timeout
-FROM jobs j JOIN projects p ON p.id = j.project_id
-WHERE j.id = $1 AND j.status = 'pending' AND j.runner_id IS NULL
-FOR UPDATE OF j SKIP LOCKED`;
 
 const LOCK_PENDING_SQL = 'SELECT build_id FROM ci_pending_builds WHERE build_id = $1 FOR UPDATE SKIP LOCKED';
 
-const INSTANCE_RUNNING_SQL = 'SELECT instance_running FROM ci_instance_queues WHERE project_id = $1';
-
 /** GitLab's bucketed count of a project's jobs running on instance runners ("+Inf" for other runner types). */
-async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number): Promise<string> {
+function instanceRunnersCount(runner: Runner, running: number): string {
   if (runner.runner_type !== RUNNER_TYPE_IDS.instance_type) return '+Inf';
-  const { rows } = await queryPreparedOn<{ instance_running: number }>(sql, { text: INSTANCE_RUNNING_SQL, values: [projectId], generic: false });
-  const n = rows[0]?.instance_running ?? 0;
-  return n >= 5 ? '5+' : String(n);
+  return running >= 5 ? '5+' : String(running);
 }
 
 /**
@@ -147,7 +139,7 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignm
       if (candidateId === null) return { assignment: null, finishedPipelines };
       // The job row itself: skipped when another transaction holds it (a
       // cancel or a sweeper changing its status), never waited for.
-      const { rows } = await queryPreparedOn<CandidateRow>(sql, { text: CANDIDATE_SQL, values: [candidateId], generic: false });
+      const { rows } = await queryPreparedOn<CandidateRow>(sql, matcher.candidate(passedOver, candidateId));
       const job = rows[0];
       if (!job) {
         passedOver.push(candidateId);
@@ -165,9 +157,6 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignm
       }
       const jobTimeout = job.options?.timeout ?? job.build_timeout;
       const timeout = runner.maximum_timeout ? Math.min(jobTimeout, runner.maximum_timeout) : jobTimeout;
-      // queue_size: the matching pending jobs (this one included), up to a cap.
-      const queueSize = await queryPreparedOn<{ n: number }>(sql, matcher.queueSize);
-      const runningOnInstance = await instanceRunnersCount(sql, runner, job.project_id);
       const token = newJobToken();
       await sql.query(
         `UPDATE jobs SET status = 'running', runner_id = $2, runner_manager_id = $3, started_at = now(),
@@ -177,7 +166,8 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignm
       );
       await processPipeline(sql, job.pipeline_id);
       return {
-        assignment: { jobId: job.id, token, timeout, queueSize: queueSize.rows[0]!.n, instanceRunnersCount: runningOnInstance },
+        // queue_size: the runner's matching pending jobs (this one included), up to a cap.
+        assignment: { jobId: job.id, token, timeout, queueSize: job.queue_size, instanceRunnersCount: instanceRunnersCount(runner, job.instance_running) },
         finishedPipelines,
       };
     }
