@@ -8,7 +8,7 @@ import { connectDatabase } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { SecretBox } from '../src/lib/tokens.js';
-import { BENCH_DATA_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadBenchConfig, type BenchConfig } from './config.js';
+import { BENCH_DATA_ROOT, REPO_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadBenchConfig, type BenchConfig } from './config.js';
 import { probe, runLoad, type LoadResult, type RequestFactory } from './load.js';
 import { measureHandout, seedBacklog, seedBacklogRunners, BACKLOG_PROJECTS, type BacklogRunner } from './handout.js';
 import { collectRequests, ensureWrk, runWrk } from './wrk.js';
@@ -121,6 +121,12 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NODE_ENV: 'production', ...extra };
 }
 
+/** The V8 flags of package.json's start script (`--max-old-space-size=…` and the like): the server is measured as `npm start` runs it. */
+function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return (pkg.scripts?.start ?? '').split(/\s+/).filter((arg) => /^--max-[a-z-]+=\d+$/.test(arg));
+}
+
 async function startServices(url: string): Promise<{ server: Service; ref1: Service; ref2: Service }> {
   const [serverPort, ref1Port, ref2Port] = await Promise.all([freePort(), freePort(), freePort()]);
   const server = new Service(
@@ -142,8 +148,11 @@ async function startServices(url: string): Promise<{ server: Service; ref1: Serv
     }),
     serverPort,
     '/-/readiness',
-    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load.
-    (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    // The runtime flags `npm start` runs the server with, then any of
+    // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to
+    // profile; a later flag wins, so "--max-old-space-size=4096" measures
+    // without the start script's heap limit).
+    [...startScriptNodeFlags(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   );
   const ref1 = new Service('ref1', 'bench/reference-server.ts', ['json'], childEnv({ PORT: String(ref1Port) }), ref1Port, '/-/readiness');
   const ref2 = new Service('ref2', 'bench/reference-server.ts', ['pg'], childEnv({ PORT: String(ref2Port), DATABASE_URL: url }), ref2Port, '/-/readiness');
@@ -254,6 +263,8 @@ async function measureBacklog(cfg: BenchConfig, server: Service, key: string, pe
   const mark = server.mark();
   const sampler = new RssSampler(() => server.pid);
   try {
+    // Warm-up: every runner's first poll (manager row, caches, JIT), with the prober running too.
+    if (cfg.warmup > 0) await measureHandout({ baseUrl: server.baseUrl, runners, connections: HANDOUT_CONNECTIONS, durationSec: cfg.warmup, pendingAtStart: pending, useWrk });
     const r = await measureHandout({ baseUrl: server.baseUrl, runners, connections: HANDOUT_CONNECTIONS, durationSec: cfg.duration, pendingAtStart: pending, useWrk });
     m.load = r.load;
     m.handout = { pendingAtStart: pending, jobsPerSec: r.jobsPerSec, probes: r.probes, probesFailed: r.probesFailed, probeP99: r.probeP99 };
@@ -384,6 +395,7 @@ async function main(): Promise<number> {
   const results = {
     generatedAt: new Date().toISOString(),
     machine: { loadAverageAtStart: loadAtStart.map(round1), loadAverageAtEnd: os.loadavg().map(round1), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryMB: Math.round(os.totalmem() / 1048576), node: process.version, platform: `${process.platform}/${process.arch}` },
+    serverNodeFlags: [...startScriptNodeFlags(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     config: { ...cfg, loadGenerator: useWrk ? 'wrk (2 threads; references cross-checked with autocannon)' : 'autocannon (in the bench process; wrk unavailable)', serverPoolSize: 10 },
     dataset: { small: smallCounts ?? null, big: bigCounts, hotProjectId: info.hotProjectId, pollingRunners: pollingRunners.length },
     seedSeconds: seedTimes,
