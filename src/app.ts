@@ -58,6 +58,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     pool: opts.db.pool,
     preparedPool: opts.db.preparedPool,
     session: opts.db.session,
+    probe: opts.db.probe,
     secrets: new SecretBox(opts.secretKey),
     log: app.log,
   };

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
+import type { DatabaseProbe } from './db/probe.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { SecretBox } from './lib/tokens.js';
 
@@ -13,6 +14,8 @@ export interface AppContext {
   preparedPool: pg.Pool;
   /** A connection of one's own that keeps its session (LISTEN, leader locks): Database.session in src/db/client.ts. */
   session: pg.ClientConfig;
+  /** The readiness check's own connection: never waits behind a full pool. */
+  probe: DatabaseProbe;
   secrets: SecretBox;
   log: FastifyBaseLogger;
 }

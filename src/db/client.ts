@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { DatabaseProbe } from './probe.js';
 import { poolTypes } from './type-parsers.js';
 import { MISSING_DIRECT_URL, pooledUrl } from './urls.js';
 
@@ -23,6 +24,8 @@ export interface Database {
    * DATABASE_URL with the pools' session settings.
    */
   session: pg.ClientConfig;
+  /** A connection of its own for health probes (src/db/probe.ts). */
+  probe: DatabaseProbe;
   close: () => Promise<void>;
 }
 
@@ -113,15 +116,22 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
   pool.on('error', () => undefined);
   if (preparedPool !== pool) preparedPool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Through a pooler the probe asks the pooler, as the API's queries do (no startup options: PgBouncer refuses them).
+  const probe = new DatabaseProbe(pooled ? { connectionString: driverUrl } : withSessionSettings(driverUrl, SESSION_SETTINGS));
   return {
     prisma,
     pool,
     preparedPool,
     pooled,
     session,
+    probe,
     close: async () => {
       await prisma.$disconnect();
-      await Promise.all([pool.end().catch(() => undefined), preparedPool === pool ? undefined : preparedPool.end().catch(() => undefined)]);
+      await Promise.all([
+        pool.end().catch(() => undefined),
+        preparedPool === pool ? undefined : preparedPool.end().catch(() => undefined),
+        probe.close(),
+      ]);
     },
   };
 }
