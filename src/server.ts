@@ -1,5 +1,7 @@
 import { loadConfig } from './config.js';
+import { claimInitialRootToken } from './db/bootstrap.js';
 import { detachEmbeddedSignalHooks } from './db/embedded.js';
+import { loadDotEnvFile } from './lib/env-file.js';
 import { startRuntime, type Runtime } from './runtime.js';
 
 // The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
@@ -9,6 +11,7 @@ import { startRuntime, type Runtime } from './runtime.js';
 const FORCE_EXIT_MS = 15_000;
 
 async function main() {
+  loadDotEnvFile();
   const config = loadConfig();
   // We stop the embedded cluster ourselves, after HTTP has drained.
   detachEmbeddedSignalHooks();
@@ -40,12 +43,7 @@ async function main() {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   runtime = await startRuntime(config);
-  const { app, boot } = runtime;
-  if (boot.generatedRootToken) {
-    // Printed once, on the boot that created root, before anything else can
-    // fail (it is never shown again); never logged.
-    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${boot.generatedRootToken}\n\n`);
-  }
+  const { app, boot, db } = runtime;
   // A signal that arrived during startup could not close anything yet.
   if (stopping) return stop(0);
   try {
@@ -53,6 +51,13 @@ async function main() {
   } catch (err) {
     process.stderr.write(`Failed to listen on ${config.HOST}:${config.PORT}: ${err instanceof Error ? err.message : String(err)}\n`);
     return stop(1);
+  }
+  // Shown only now that the server is usable, by the first boot that gets
+  // this far (a first boot that failed above left it for the next one);
+  // written to stdout, never logged.
+  const rootToken = await claimInitialRootToken(db, boot.secretKey);
+  if (rootToken) {
+    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${rootToken}\n\n`);
   }
 }
 
