@@ -30,9 +30,7 @@ export async function runPrimary(config: Config): Promise<void> {
   process.on('SIGINT', onEarlySignal).on('SIGTERM', onEarlySignal);
 
   const { url, embedded, boot } = await prepareDatabase(config);
-  if (boot.generatedRootToken) {
-    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${boot.generatedRootToken}\n\n`);
-  }
+  // The generated root token is shown by the first worker that listens (claimInitialRootToken in src/server.ts).
 
   const slots = new Map<number, { worker: Worker; startedAt: number; ready: boolean; failures: number }>();
   let announcedReady = false;

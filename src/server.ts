@@ -1,7 +1,9 @@
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster.js';
 import { loadConfig } from './config.js';
+import { claimInitialRootToken } from './db/bootstrap.js';
 import { detachEmbeddedSignalHooks } from './db/embedded.js';
+import { loadDotEnvFile } from './lib/env-file.js';
 import { startRuntime, type Runtime } from './runtime.js';
 
 // The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
@@ -49,12 +51,7 @@ async function main() {
     cluster.worker!.on('disconnect', () => onSignal('disconnect'));
   }
   runtime = await startRuntime(config, { skipMigrations: worker });
-  const { app, boot } = runtime;
-  if (boot.generatedRootToken) {
-    // Printed once, on the boot that created root, before anything else can
-    // fail (it is never shown again); never logged.
-    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${boot.generatedRootToken}\n\n`);
-  }
+  const { app, boot, db } = runtime;
   // A signal that arrived during startup could not close anything yet.
   if (stopping) return stop(0);
   try {
@@ -64,9 +61,18 @@ async function main() {
     return stop(1);
   }
   if (worker) process.send?.({ type: 'ready' });
+  // Shown only now that the server is usable, by the first boot (or worker)
+  // that gets this far (a first boot that failed above left it for the next
+  // one); written to stdout, never logged.
+  const rootToken = await claimInitialRootToken(db, boot.secretKey);
+  if (rootToken) {
+    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${rootToken}\n\n`);
+  }
 }
 
 function entry(): Promise<void> {
+  // Before any configuration is read, by the primary and by each worker.
+  loadDotEnvFile();
   if (cluster.isPrimary) {
     const config = loadConfig();
     if (config.WORKERS > 1) {
