@@ -17,6 +17,7 @@ const RUNNER_TOKEN_ROUTES = new Set([
   'POST /api/v4/runners/verify',
   'POST /api/v4/runners/reset_authentication_token',
   'DELETE /api/v4/runners',
+  'DELETE /api/v4/runners/managers',
 ]);
 const POLL_ROUTE = '/api/v4/jobs/request';
 

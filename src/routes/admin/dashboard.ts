@@ -15,9 +15,9 @@ const PUBLIC_DIR = fileURLToPath(new URL('../../../public/dashboard/', import.me
 const PAGE_FILES = ['app.js', 'api.js', 'format.js', 'style.css'];
 
 const require = createRequire(import.meta.url);
-/** Served under /admin/assets/vendor/, named by the import map of index.html. */
 const preactDist = path.dirname(require.resolve('preact'));
 const htmDist = path.dirname(require.resolve('htm'));
+/** Served under /admin/assets/vendor/, named by the import map of index.html. */
 const VENDOR_FILES: Record<string, string> = {
   'preact.mjs': path.join(preactDist, 'preact.mjs'),
   'hooks.mjs': path.join(preactDist, '../hooks/dist/hooks.mjs'),
