@@ -44,8 +44,9 @@ export function describeError(status, body) {
 
 /** Calls /api/v4`path` with the session's token; resolves to { body, headers } or throws ApiError. */
 export async function api(path, { method = 'GET', body, token = session.token } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers['PRIVATE-TOKEN'] = token;
+  // Signed out (perhaps by a 401 a moment ago): nothing is sent without a token.
+  if (!token) throw new ApiError(401, { message: 'Signed out' });
+  const headers = { Accept: 'application/json', 'PRIVATE-TOKEN': token };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(`/api/v4${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit', cache: 'no-store' });
   const text = await res.text();
@@ -55,7 +56,15 @@ export async function api(path, { method = 'GET', body, token = session.token } 
   } catch {
     // Not JSON: keep the text.
   }
-  if (!res.ok) throw new ApiError(res.status, parsed);
+  if (!res.ok) {
+    const error = new ApiError(res.status, parsed);
+    // The session's token stopped working (revoked, expired): back to the sign-in form, with the server's words.
+    if (res.status === 401 && token !== null && token === session.token) {
+      session.signOut();
+      dispatchEvent(new CustomEvent('runners-dashboard:signed-out', { detail: error }));
+    }
+    throw error;
+  }
   return { body: parsed, headers: res.headers };
 }
 

@@ -304,7 +304,8 @@ async function loadRowDetails(runner) {
   const [details, managers, running] = await Promise.all([
     api(`/runners/${runner.id}?include_projects=false`).then((r) => r.body),
     api(`/runners/${runner.id}/managers`).then((r) => r.body),
-    api(`/runners/${runner.id}/jobs?status=running&per_page=100`).then((r) => r.body),
+    // The list says whether the runner executes anything: only then are its running jobs counted.
+    runner.job_execution_status === 'active' ? api(`/runners/${runner.id}/jobs?status=running&per_page=100`).then((r) => r.body) : [],
   ]);
   const latest = [...managers].sort((a, b) => (b.contacted_at ?? '').localeCompare(a.contacted_at ?? ''))[0];
   return { details, ip: latest?.ip_address ?? null, running: running.length };
@@ -653,8 +654,17 @@ function App() {
         setNotice(n);
       } else setNotice(null);
     };
+    const onSignedOut = (e) => {
+      setUser(null);
+      setServerVersion(null);
+      setSignInNotice(e.detail);
+    };
     addEventListener('popstate', onPop);
-    return () => removeEventListener('popstate', onPop);
+    addEventListener('runners-dashboard:signed-out', onSignedOut);
+    return () => {
+      removeEventListener('popstate', onPop);
+      removeEventListener('runners-dashboard:signed-out', onSignedOut);
+    };
   }, []);
 
   const signedIn = async (u) => {
@@ -695,4 +705,6 @@ function App() {
       : html`<${ListPage} user=${user} serverVersion=${serverVersion} query=${route.query} />`}`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

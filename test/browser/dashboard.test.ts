@@ -7,6 +7,7 @@ import { ensureDebianPackages } from '../helpers/debian-packages.js';
 import { createListeningApp } from '../helpers/listen.js';
 import type { TestApp } from '../helpers/app.js';
 import { createPipeline, singleJob } from '../helpers/ci.js';
+import { personalAccessTokenChanged } from '../../src/services/runner-cache/runner-cache.js';
 
 // The fleet dashboard (/admin/runners, docs/dashboard.md) in Debian's
 // Chromium, driven by playwright-core (no browser download). Screenshots go
@@ -24,6 +25,7 @@ const requests: { url: string; headers: Record<string, string> }[] = [];
 let group: Namespace;
 let project: Project;
 const runners: Record<string, Runner> = {};
+let online1Token = '';
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 const daysAgo = (d: number) => new Date(Date.now() - d * 24 * 3600_000);
@@ -41,7 +43,8 @@ async function seedFleet() {
   project = await t.fx.project({ namespace: group, path: 'api-server' });
   const managerVersions = ['18.6.0', '18.6.0', '17.11.2', '17.11.2', '16.2.0'];
   for (let i = 0; i < 12; i++) {
-    const { runner } = await t.fx.runner({ type: 'instance_type', description: `shared-docker-${i + 1}`, contactedAt: minutesAgo(1), tags: i < 5 ? ['docker', 'linux'] : [] });
+    const { runner, token } = await t.fx.runner({ type: 'instance_type', description: `shared-docker-${i + 1}`, contactedAt: minutesAgo(1), tags: i < 5 ? ['docker', 'linux'] : [] });
+    if (i === 0) online1Token = token;
     if (i < 5) {
       await t.ctx.prisma.runnerManager.create({
         data: { runner_id: runner.id, system_xid: `s_host${i + 1}`, version: managerVersions[i]!, platform: 'linux', architecture: 'amd64', ip_address: `192.0.2.${i + 10}`, contacted_at: minutesAgo(1), creation_state: 100 },
@@ -54,6 +57,15 @@ async function seedFleet() {
   for (let i = 0; i < 2; i++) runners[`stale${i + 1}`] = (await t.fx.runner({ type: 'project_type', projects: [project], description: `forgotten-${i + 1}`, contactedAt: null, createdAt: daysAgo(10) })).runner;
   for (let i = 0; i < 2; i++) {
     runners[`project${i + 1}`] = (await t.fx.runner({ type: 'project_type', projects: [project], description: `project-runner-${i + 1}`, contactedAt: daysAgo(1), active: i === 0 })).runner;
+  }
+  // shared-docker-1 runs two jobs as gitlab-runner does (poll, then PUT the result): one succeeds, one keeps running.
+  const poll = { system_id: 's_host1', info: { version: '18.6.0', platform: 'linux', architecture: 'amd64' } };
+  for (const finish of [true, false]) {
+    await createPipeline(t, project, singleJob(finish ? 'test' : 'deploy'));
+    const taken = await t.api({ method: 'POST', url: '/api/v4/jobs/request', token: null, remoteAddress: '192.0.2.10', payload: { token: online1Token, ...poll } });
+    expect(taken.statusCode).toBe(201);
+    const job = taken.json() as { id: number; token: string };
+    if (finish) expect((await t.api({ method: 'PUT', url: `/api/v4/jobs/${job.id}`, token: null, payload: { token: job.token, state: 'success' } })).statusCode).toBe(200);
   }
 }
 
@@ -134,6 +146,21 @@ describe('signing in', () => {
     await page.reload();
     await page.getByLabel('Personal access token').waitFor();
   });
+  it('goes back to the sign-in form with the server\'s words when the token is revoked meanwhile', async () => {
+    const { token } = await t.fx.user({ username: 'admin-ada', admin: true });
+    await newPage();
+    await signIn(token);
+    // Everything loaded: the next request is the first one after the revocation.
+    await overviewCounts();
+    await expect.poll(() => page.locator('table.runners tbody td', { hasText: '…' }).count()).toBe(0);
+    const pat = await t.ctx.prisma.personalAccessToken.findFirstOrThrow({ where: { token_digest: t.ctx.secrets.digest(token) } });
+    await t.ctx.prisma.personalAccessToken.update({ where: { id: pat.id }, data: { revoked: true } });
+    await personalAccessTokenChanged(t.ctx, pat.id);
+    await page.locator('.card[data-count="stale"]').click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toBe('Token was revoked. You have to re-authorize from the user.');
+    await page.getByLabel('Personal access token').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  });
 });
 
 describe('the fleet as an administrator sees it', () => {
@@ -171,7 +198,7 @@ describe('the fleet as an administrator sees it', () => {
     await expect.poll(() => tagged.locator('td').nth(7).innerText()).toBe('192.0.2.10');
     const cells = await tagged.locator('td').allInnerTexts();
     expect(cells.map((c) => c.trim().replace(/\s+/g, ' '))).toEqual([
-      `#${runners.online1!.id}`, 'shared-docker-1', 'Instance', 'Online', 'No', 'docker linux', '18.6.0', '192.0.2.10', expect.stringMatching(/^\d+ minutes? ago$/), '0',
+      `#${runners.online1!.id}`, 'shared-docker-1', 'Instance', 'Online', 'No', 'docker linux', '18.6.0', '192.0.2.10', expect.stringMatching(/^(now|\d+ (seconds?|minutes?) ago)$/), '1',
     ]);
     // The exact time is on hover.
     expect(await tagged.locator('time').getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
@@ -228,7 +255,6 @@ describe('the fleet as an administrator sees it', () => {
     await newPage();
     await signIn();
     const id = runners.online1!.id;
-    await createPipeline(t, project, singleJob('build'));
     await page.locator(`tr[data-runner-id="${id}"] a`).first().click();
     await expect.poll(() => new URL(page.url()).pathname).toBe(`/admin/runners/${id}`);
     await page.getByRole('heading', { name: `Runner #${id}` }).waitFor();
@@ -237,7 +263,13 @@ describe('the fleet as an administrator sees it', () => {
     const detail = (await t.api({ method: 'GET', url: `/api/v4/runners/${id}` })).json() as Record<string, unknown>;
     const shownFields = await page.locator('dl.fields [data-field]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field')));
     expect(shownFields).toEqual(Object.keys(detail).filter((k) => k !== 'projects' && k !== 'groups'));
-    expect(await page.locator('[data-manager-id] td').allInnerTexts()).toEqual(['s_host1', 'Online', '18.6.0', 'linux', 'amd64', '192.0.2.10', expect.stringMatching(/^\d+ minutes? ago$/)]);
+    expect(await page.locator('[data-manager-id] td').allInnerTexts()).toEqual(['s_host1', 'Online', '18.6.0', 'linux', 'amd64', '192.0.2.10', expect.stringMatching(/^(now|\d+ (seconds?|minutes?) ago)$/)]);
+    // Recent jobs, newest first, with status and duration.
+    const jobRows = await page.locator('[data-job-id]').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1, 5).map((td) => td.textContent!.trim())));
+    expect(jobRows).toEqual([
+      ['running', 'deploy', 'platform/api-server', 'main'],
+      ['success', 'test', 'platform/api-server', 'main'],
+    ]);
 
     await page.getByRole('button', { name: 'Pause', exact: true }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
