@@ -11,6 +11,7 @@ import errorHandler from './plugins/error-handler.js';
 import auth from './plugins/auth.js';
 import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
+import metrics from './plugins/metrics.js';
 import { registerRoutes } from './routes/index.js';
 import { startRunnerCache } from './services/runner-cache/runner-cache.js';
 
@@ -75,6 +76,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(rateLimit);
     await app.register(auth);
     await app.register(routeTable);
+    await app.register(metrics);
     await registerRoutes(app);
     for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   } catch (err) {

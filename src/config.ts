@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { MISSING_DIRECT_URL, pooledUrl } from './db/urls.js';
+import { DEFAULT_METRICS_ALLOWED_IPS, parseAllowList } from './lib/metrics/allow-list.js';
 
 const optionalString = z
   .string()
@@ -87,6 +88,19 @@ const ConfigSchema = z.object({
   RATE_LIMIT_TOKEN_ENDPOINTS_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** Failed sign-ins (401 with credentials) per minute and address before further sign-ins get 429. */
   RATE_LIMIT_FAILED_AUTH_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** Who may read /-/metrics: addresses and CIDR ranges, comma-separated (GitLab's monitoring allow-list). */
+  METRICS_ALLOWED_IPS: z
+    .string()
+    .default(DEFAULT_METRICS_ALLOWED_IPS)
+    .superRefine((v, c) => {
+      try {
+        parseAllowList(v);
+      } catch (err) {
+        c.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  /** How old the runner/manager/job counts of /-/metrics may get before a scrape refreshes them (in the background). */
+  METRICS_GAUGE_REFRESH_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

@@ -1,6 +1,7 @@
 import type { AppContext } from '../../context.js';
 import type { Namespace, Runner, User } from '../../generated/prisma/client.js';
 import { newJobToken } from '../../lib/tokens.js';
+import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { authenticatePoll, pollingManagerId, type PolledRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
 import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 import { processPipeline } from '../pipelines/pipeline-processing.js';
@@ -48,6 +49,7 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
     { refreshUnlessIdle: true },
   );
   const { runner, entry } = polled;
+  appMetrics(ctx).runnerAuthenticated(runner.runner_type);
   if (!runner.active) {
     // A paused runner's "idle" value is never kept: once it is unpaused, the
     // value it holds is stale and its next poll looks at the database. Its

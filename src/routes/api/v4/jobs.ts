@@ -9,6 +9,8 @@ import { parseInput } from '../../../schemas/common.js';
 import { requestJob } from '../../../services/jobs/job-request-service.js';
 import { appendTrace, authenticateJob, contentRangeStart, updateJob } from '../../../services/jobs/job-update-service.js';
 import { runnerQueues } from '../../../services/jobs/runner-queue.js';
+import { RUNNER_TYPE_IDS } from '../../../services/runners/runner-core.js';
+import { appMetrics } from '../../../lib/metrics/app-metrics.js';
 
 // The runner's job endpoints (runner-protocol.md §5-§7). They authenticate
 // with the runner token (jobs/request) or the job token (PUT, PATCH), never
@@ -52,6 +54,7 @@ export default async function jobsRoutes(app: FastifyInstance) {
       // Authenticated and answered: the same text next time is the same request.
       if (typeof request.body === 'string') pollBodies.remember(request.body, body);
       if (result.kind === 'none') return reply.code(204).header('x-gitlab-last-update', result.lastUpdate).send();
+      appMetrics(app.ctx).observeJobTaken(result.job.job.queued_at ?? result.job.job.created_at, result.job.runner.runner_type === RUNNER_TYPE_IDS.instance_type);
       const payload = presentJobRequestResponse(result.job, baseUrl(request, app.ctx.config.EXTERNAL_URL));
       return reply.code(201).type('application/json').send(payload);
     });
