@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
+import { DatabaseAvailability } from './db/availability.js';
 import { SecretBox } from './lib/tokens.js';
 import { lazyChildLoggerFactory, loggerOptions } from './lib/logger.js';
 import compat, { parseQuery, requestIdFrom } from './plugins/compat.js';
@@ -27,6 +28,8 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'] | false;
   /** A pino stream, for tests that inspect the log output. */
   loggerStream?: NodeJS.WritableStream;
+  /** The embedded PostgreSQL's supervisor, when there is one (liveness reports its state). */
+  databaseSupervisor?: AppContext['databaseSupervisor'];
   /** Registered after the routes, behind the same hooks; tests use it for probe routes. */
   extraPlugins?: FastifyPluginAsync[];
 }
@@ -57,7 +60,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     preparedPool: opts.db.preparedPool,
     secrets: new SecretBox(opts.secretKey),
     log: app.log,
+    availability: new DatabaseAvailability(opts.db.pool, (up) =>
+      up ? app.log.info('database reachable again') : app.log.warn('database unreachable: API requests answer 503 until it is back'),
+    ),
+    databaseSupervisor: opts.databaseSupervisor,
   };
+  app.addHook('onClose', async () => ctx.availability.close());
   // Runner and token caches + their LISTEN connection (src/services/runner-cache);
   // closed with the app, which also writes the coalesced heartbeats.
   const runnerCache = await startRunnerCache(ctx);

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
 import { connectDatabase, type Database } from './db/client.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
+import { startSupervisedPostgres, type SupervisedDatabase } from './db/embedded-supervisor.js';
 import { migrate } from './db/migrate.js';
 import { bootstrap, type BootstrapResult } from './db/bootstrap.js';
 import pg from 'pg';
@@ -31,20 +32,24 @@ async function ensureDatabaseExists(adminUrl: string, name: string) {
  * that no postgres or pool outlives a failed boot.
  */
 export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS.WritableStream } = {}): Promise<Runtime> {
-  let embedded: EmbeddedDatabase | undefined;
+  let embedded: SupervisedDatabase | undefined;
   let db: Database | undefined;
   let app: FastifyInstance | undefined;
   try {
     let url = config.DATABASE_URL;
     if (!url) {
-      embedded = await startEmbeddedPostgres(config.dataDir);
+      embedded = await startSupervisedPostgres(config.dataDir, {
+        log: (line) => {
+          if (/restart/.test(line)) process.stderr.write(`${line.trim()}\n`);
+        },
+      });
       await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
       url = embedded.url('gitlab_runners');
     }
     await migrate(url);
     db = connectDatabase(url);
     const boot = await bootstrap(db, config);
-    app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream });
+    app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream, databaseSupervisor: embedded });
     const started = { app, db, embedded };
     let closed: Promise<void> | undefined;
     return {
