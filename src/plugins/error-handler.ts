@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../lib/errors.js';
 import { RETRY_AFTER_SECONDS } from '../db/availability.js';
+import { lingerOnClose } from '../lib/lingering-close.js';
 
 // The one place that turns anything thrown into GitLab's error shapes.
 // Nothing a client can cause should surface as a 500.
@@ -44,6 +45,8 @@ async function errorHandler(app: FastifyInstance) {
     }
     const status = error.statusCode ?? 500;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      // The rest of the body may still be on its way: drain it after answering.
+      lingerOnClose(request.raw);
       return reply.code(413).send({ message: '413 Request Entity Too Large' });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
