@@ -6,6 +6,7 @@ import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
 import { DatabaseAvailability } from './db/availability.js';
 import { SecretBox } from './lib/tokens.js';
+import { clientErrorHandler, registerHandlerTimeout, timedServerFactory } from './lib/request-timeouts.js';
 import { lazyChildLoggerFactory, loggerOptions } from './lib/logger.js';
 import compat, { parseQuery, requestIdFrom } from './plugins/compat.js';
 import errorHandler from './plugins/error-handler.js';
@@ -14,6 +15,9 @@ import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
 import { registerRoutes } from './routes/index.js';
 import { startRunnerCache } from './services/runner-cache/runner-cache.js';
+import { openSessionConnection, setSessionConnectionUrl } from './db/session-connection.js';
+import { runAsLeader } from './services/background/leader.js';
+import { sweepStuckJobs } from './services/jobs/stuck-job-sweeper.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -43,6 +47,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     logger,
     bodyLimit: opts.config.BODY_LIMIT,
     requestTimeout: opts.config.REQUEST_TIMEOUT_MS,
+    // Node checks headersTimeout / requestTimeout every 30 s unless told otherwise.
+    serverFactory: timedServerFactory({ headersTimeoutMs: opts.config.REQUEST_HEADERS_TIMEOUT_MS, requestTimeoutMs: opts.config.REQUEST_TIMEOUT_MS }),
+    clientErrorHandler,
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
     // X-Request-Id is taken from the client only after sanitising (compat.ts).
@@ -66,6 +73,18 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     databaseSupervisor: opts.databaseSupervisor,
   };
   app.addHook('onClose', async () => ctx.availability.close());
+  if (opts.db.url) {
+    const sessionUrl = opts.db.url;
+    setSessionConnectionUrl(sessionUrl);
+    // Stuck and timed-out jobs are failed by one instance at a time.
+    if (opts.config.JOB_SWEEP_INTERVAL_SECONDS > 0) {
+      const sweeper = runAsLeader('stuck-jobs', opts.config.JOB_SWEEP_INTERVAL_SECONDS * 1000, async () => void (await sweepStuckJobs(ctx)), {
+        connect: () => openSessionConnection(sessionUrl),
+        log: (msg, err) => (err ? app.log.warn({ err }, msg) : app.log.info(msg)),
+      });
+      app.addHook('onClose', async () => sweeper.stop());
+    }
+  }
   // Runner and token caches + their LISTEN connection (src/services/runner-cache);
   // closed with the app, which also writes the coalesced heartbeats.
   const runnerCache = await startRunnerCache(ctx);
@@ -75,6 +94,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       fp(async (instance) => { instance.decorate("ctx", ctx); }, { name: "app-context" }),
     );
     await app.register(errorHandler);
+    // A poll held on purpose (long polling) may take its hold on top of the limit.
+    const longPollMs = opts.config.JOB_REQUEST_LONG_POLL_SECONDS * 1000;
+    registerHandlerTimeout(app, (url) => opts.config.REQUEST_TIMEOUT_MS + (url === '/api/v4/jobs/request' ? longPollMs : 0));
     await app.register(compat);
     await app.register(rateLimit);
     await app.register(auth);

@@ -47,7 +47,7 @@ export async function startRuntime(config: Config, opts: { loggerStream?: NodeJS
       url = embedded.url('gitlab_runners');
     }
     await migrate(url);
-    db = connectDatabase(url);
+    db = connectDatabase(url, { statementTimeoutMs: config.REQUEST_TIMEOUT_MS });
     const boot = await bootstrap(db, config);
     app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream, databaseSupervisor: embedded });
     const started = { app, db, embedded };

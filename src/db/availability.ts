@@ -36,7 +36,8 @@ export function databaseUnavailability(err: unknown): Unavailability | undefined
     const kind: unknown = cur.kind ?? cur.cause?.kind;
     if (typeof code === 'string') {
       if (UNREACHABLE_CODES.has(code) || code.startsWith('08')) return 'unreachable';
-      if (code.startsWith('53') || code === '58030') return 'overloaded';
+      // 57014: a statement cut by statement_timeout (it outlived its request).
+      if (code.startsWith('53') || code === '58030' || code === '57014') return 'overloaded';
     }
     if (typeof kind === 'string' && UNREACHABLE_KINDS.has(kind)) return 'unreachable';
     if (typeof cur.message === 'string') {

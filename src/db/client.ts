@@ -13,6 +13,8 @@ export interface Database {
   /** Sessions that always run a prepared statement's generic plan: see src/db/prepared.ts. */
   preparedPool: pg.Pool;
   close: () => Promise<void>;
+  /** The URL it was opened with (sessions of their own, e.g. advisory locks, connect to it). */
+  url?: string;
 }
 
 /**
@@ -46,18 +48,21 @@ function withSessionSettings(url: string, settings: Record<string, string>): { c
 
 const SESSION_SETTINGS = { random_page_cost: '1.1' };
 
-export function connectDatabase(url: string, opts: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ ...withSessionSettings(url, SESSION_SETTINGS), max: opts.max ?? 10, types: poolTypes });
+export function connectDatabase(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): Database {
+  // A statement that outlives the request it serves is cut (REQUEST_TIMEOUT_MS).
+  const settings = opts.statementTimeoutMs ? { ...SESSION_SETTINGS, statement_timeout: String(opts.statementTimeoutMs) } : SESSION_SETTINGS;
+  const pool = new pg.Pool({ ...withSessionSettings(url, settings), max: opts.max ?? 10, types: poolTypes });
   // An idle client dropped by the server must not crash the process.
   pool.on('error', () => undefined);
   const preparedPool = new pg.Pool({
-    ...withSessionSettings(url, { ...SESSION_SETTINGS, plan_cache_mode: 'force_generic_plan' }),
+    ...withSessionSettings(url, { ...settings, plan_cache_mode: 'force_generic_plan' }),
     max: opts.max ?? 10,
     types: poolTypes,
   });
   preparedPool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
+    url,
     prisma,
     pool,
     preparedPool,

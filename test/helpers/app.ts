@@ -34,8 +34,8 @@ export async function createTestApp(
   const database = await createTestDatabase();
   // Every injected request comes from 127.0.0.1: per-address rate limits are
   // off unless a test turns them on (test/security/rate-limit.test.ts).
-  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
-  const db = connectDatabase(database.url, { max: 5 });
+  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', JOB_SWEEP_INTERVAL_SECONDS: '0', ...env });
+  const db = connectDatabase(database.url, { max: 5, statementTimeoutMs: config.REQUEST_TIMEOUT_MS });
   const boot = await bootstrap(db, config);
   const app = await buildApp({
     config,
