@@ -10,6 +10,7 @@ import { clientErrorHandler, registerHandlerTimeout, timedServerFactory } from '
 import { lazyChildLoggerFactory, loggerOptions } from './lib/logger.js';
 import compat, { parseQuery, requestIdFrom } from './plugins/compat.js';
 import errorHandler from './plugins/error-handler.js';
+import requestLog from './plugins/request-log.js';
 import auth from './plugins/auth.js';
 import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
@@ -58,6 +59,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     routerOptions: { querystringParser: parseQuery, maxParamLength: 2048, ignoreTrailingSlash: true },
     trustProxy: false,
     childLoggerFactory: lazyChildLoggerFactory,
+    // One line per request instead (src/plugins/request-log.ts).
+    disableRequestLogging: true,
   });
 
   const ctx: AppContext = {
@@ -94,6 +97,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       fp(async (instance) => { instance.decorate("ctx", ctx); }, { name: "app-context" }),
     );
     await app.register(errorHandler);
+    await app.register(requestLog);
     // A poll held on purpose (long polling) may take its hold on top of the limit.
     const longPollMs = opts.config.JOB_REQUEST_LONG_POLL_SECONDS * 1000;
     registerHandlerTimeout(app, (url) => opts.config.REQUEST_TIMEOUT_MS + (url === '/api/v4/jobs/request' ? longPollMs : 0));
