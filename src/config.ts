@@ -74,11 +74,20 @@ const ConfigSchema = z.object({
   GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN: optionalString,
   SECRET_KEY: optionalString,
   BODY_LIMIT: z.coerce.number().int().positive().default(1024 * 1024),
+  /** The whole request (headers and body) must arrive within this, and a handler running longer answers 503. */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** The request headers must arrive within this (capped at REQUEST_TIMEOUT_MS). */
+  REQUEST_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** POST /jobs/request: how long to hold a poll whose last_update is current (0 = answer 204 at once). */
   JOB_REQUEST_LONG_POLL_SECONDS: z.coerce.number().min(0).max(50).default(0),
   /** A job whose log would grow past this many bytes is dropped (GitLab: trace_size_exceeded). */
   JOB_TRACE_SIZE_LIMIT: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+  /** A running job whose runner sent nothing (PUT or trace PATCH) for this long fails with stuck_or_timeout_failure (GitLab: 1 hour). */
+  STUCK_JOB_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** A pending job no runner took for this long fails with stuck_or_timeout_failure (GitLab: 1 day). */
+  PENDING_JOB_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(86_400),
+  /** How often the background sweeper (one leader across instances) looks for stuck jobs; 0 turns it off. */
+  JOB_SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   /** Per-client-address limits (src/plugins/rate-limit.ts); 'false' turns both off. */
   RATE_LIMIT_ENABLED: z
     .enum(['true', 'false', '1', '0'])

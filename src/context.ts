@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { DatabaseProbe } from './db/probe.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { SecretBox } from './lib/tokens.js';
+import type { DatabaseAvailability } from './db/availability.js';
 
 /** What every service needs; built once per process in app.ts. */
 export interface AppContext {
@@ -18,4 +19,8 @@ export interface AppContext {
   probe: DatabaseProbe;
   secrets: SecretBox;
   log: FastifyBaseLogger;
+  /** Whether PostgreSQL is reachable as requests see it (src/db/availability.ts). */
+  availability: DatabaseAvailability;
+  /** The embedded PostgreSQL's supervisor state; undefined with an external DATABASE_URL. */
+  databaseSupervisor?: { state: () => 'running' | 'restarting' | 'failed' };
 }

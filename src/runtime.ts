@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
 import { connectDatabase, SESSION_SETTINGS, type Database } from './db/client.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
+import { startSupervisedPostgres, type SupervisedDatabase } from './db/embedded-supervisor.js';
 import { migrate } from './db/migrate.js';
 import { sessionUrl } from './db/urls.js';
 import { bootstrap, type BootstrapResult } from './db/bootstrap.js';
@@ -39,21 +40,25 @@ export async function startRuntime(
     skipMigrations?: boolean;
   } = {},
 ): Promise<Runtime> {
-  let embedded: EmbeddedDatabase | undefined;
+  let embedded: SupervisedDatabase | undefined;
   let db: Database | undefined;
   let app: FastifyInstance | undefined;
   try {
     let url = config.DATABASE_URL;
     if (!url) {
-      embedded = await startEmbeddedPostgres(config.dataDir);
+      embedded = await startSupervisedPostgres(config.dataDir, {
+        log: (line) => {
+          if (/restart/.test(line)) process.stderr.write(`${line.trim()}\n`);
+        },
+      });
       await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
       url = embedded.url('gitlab_runners');
     }
     // Migrations hold an advisory lock for their whole run: a session of their own.
     if (!opts.skipMigrations) await migrate(sessionUrl(url, config.DATABASE_DIRECT_URL));
-    db = connectDatabase(url, { max: config.DATABASE_POOL_SIZE, directUrl: config.DATABASE_DIRECT_URL });
+    db = connectDatabase(url, { max: config.DATABASE_POOL_SIZE, directUrl: config.DATABASE_DIRECT_URL, statementTimeoutMs: config.REQUEST_TIMEOUT_MS });
     const boot = await bootstrap(db, config);
-    app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream });
+    app = await buildApp({ config, db, secretKey: boot.secretKey, loggerStream: opts.loggerStream, databaseSupervisor: embedded });
     if (db.pooled) await warnOnPoolerSessionSettings(db, app);
     const started = { app, db, embedded };
     let closed: Promise<void> | undefined;
@@ -81,7 +86,8 @@ export async function prepareDatabase(config: Config): Promise<{ url: string; em
   try {
     let url = config.DATABASE_URL;
     if (!url) {
-      embedded = await startEmbeddedPostgres(config.dataDir);
+      // The primary keeps the cluster alive for its workers (their pools reconnect after a restart).
+      embedded = await startSupervisedPostgres(config.dataDir);
       await ensureDatabaseExists(embedded.url('postgres'), 'gitlab_runners');
       url = embedded.url('gitlab_runners');
     }

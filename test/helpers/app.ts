@@ -39,9 +39,9 @@ export async function createTestApp(
   const database = await createTestDatabase();
   // Every injected request comes from 127.0.0.1: per-address rate limits are
   // off unless a test turns them on (test/security/rate-limit.test.ts).
-  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', JOB_SWEEP_INTERVAL_SECONDS: '0', ...env });
   const via = opts.connectVia?.(database.url) ?? poolerFor(database.url);
-  const db = connectDatabase(via.url, { max: 5, directUrl: via.directUrl });
+  const db = connectDatabase(via.url, { max: 5, directUrl: via.directUrl, statementTimeoutMs: config.REQUEST_TIMEOUT_MS });
   const boot = await bootstrap(db, config);
   const app = await buildApp({
     config,

@@ -8,6 +8,7 @@ import { authorize, projectAccessLevel, type ProjectWithNamespace } from '../nam
 import { findRunner, loadOwnership, loadRunnerFacts } from './runner-access-service.js';
 import { RUNNER_TYPE_NAMES } from './runner-core.js';
 import { checkUnmodifiedSince } from './runner-service.js';
+import { withLockedRunner } from './runner-lock.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // Assigning an existing project runner to another project and taking it
@@ -44,23 +45,29 @@ export async function assignRunner(
   }
   if (ownership.projectIds.includes(project.id)) throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
 
-  const ownerExists = ownership.ownerProjectId !== null && ownership.ownerProjectId === runner.sharding_key_id;
-  try {
-    await ctx.prisma.$transaction([
-      ctx.prisma.runnerProject.create({ data: { runner_id: runner.id, project_id: project.id } }),
-      // The owner project is gone: the runner now belongs to the oldest remaining assignment.
-      ...(ownerExists ? [] : [ctx.prisma.runner.update({ where: { id: runner.id }, data: { sharding_key_id: ownership.projectIds[0] ?? project.id } })]),
-    ]);
-  } catch (err) {
+  // Decided again under the runner's lock: a concurrent assign, unassign or
+  // delete may have changed the runner since the checks above.
+  await withLockedRunner(ctx, runner.id, async (sql, locked) => {
+    if (locked.ownership.projectIds.includes(project.id)) throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
+    await sql.query('INSERT INTO runner_projects (runner_id, project_id) VALUES ($1, $2)', [runner.id, project.id]);
+    const own = locked.ownership;
+    // The owner project is gone: the runner now belongs to the oldest remaining assignment.
+    const ownerExists = own.ownerProjectId !== null && own.ownerProjectId === locked.runner.sharding_key_id;
+    if (!ownerExists) {
+      await sql.query('UPDATE runners SET sharding_key_id = $2, updated_at = now() WHERE id = $1', [runner.id, own.projectIds[0] ?? project.id]);
+    }
+  }).catch((err: unknown) => {
+    // The project was deleted meanwhile (foreign key), or another instance inserted the same link.
     const code = (err as { code?: string }).code;
-    if (code === 'P2002') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
-    // The runner was deleted by a concurrent request since the lookup.
-    if (code === 'P2003' || code === 'P2025') throw notFound('Runner');
+    if (code === '23505') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
+    if (code === '23503') throw notFound('Project');
     throw err;
-  }
+  });
   // The runner may now take this project's pending jobs.
   await runnersChanged(ctx, [runner.id]);
-  return ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } });
+  return ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } }).catch(() => {
+    throw notFound('Runner');
+  });
 }
 
 /**
@@ -75,25 +82,37 @@ export async function unassignRunner(
   runnerId: number,
   ifUnmodifiedSince: string | undefined,
 ): Promise<void> {
-  const link = await ctx.prisma.runnerProject.findUnique({
-    where: { runner_id_project_id: { runner_id: runnerId, project_id: project.id } },
-    include: { runner: true },
-  });
-  if (!link) throw notFound('Runner');
-  const ownership = await loadOwnership(ctx, link.runner);
+  // The link and its runner in one statement: a runner deleted under this
+  // request is simply not found (two reads could see the link but no runner).
+  const found = await ctx.pool.query<Runner & { link_updated_at: Date }>(
+    `SELECT r.*, rp.updated_at AS link_updated_at FROM runner_projects rp JOIN runners r ON r.id = rp.runner_id
+      WHERE rp.runner_id = $1 AND rp.project_id = $2`,
+    [runnerId, project.id],
+  );
+  const runner = found.rows[0];
+  if (!runner) throw notFound('Runner');
+  const ownership = await loadOwnership(ctx, runner);
   const isOwnerProject = ownership.ownerProjectId === project.id;
   if (!actor.admin) {
-    if (link.runner.locked) throw forbidden('Runner is locked');
+    if (runner.locked) throw forbidden('Runner is locked');
     const projectAccess = await projectAccessLevel(ctx, actor.id, project);
-    const facts = { projectAccess, locked: link.runner.locked, isOwnerProject, projectArchived: project.archived };
+    const facts = { projectAccess, locked: runner.locked, isOwnerProject, projectArchived: project.archived };
     if (!canUnassignRunner(actor, facts)) throw forbidden('No access granted');
   }
-  checkUnmodifiedSince(ifUnmodifiedSince, link.updated_at);
+  checkUnmodifiedSince(ifUnmodifiedSince, runner.link_updated_at);
   // UnassignRunnerService: what the policy refuses everyone, admins hear in words.
   if (isOwnerProject) throw forbidden('You cannot unassign a runner from the owner project. Delete the runner instead');
   if (project.archived) throw forbidden("User not allowed to manage project's runners");
-  // A concurrent unassign may have won since the lookup: this caller then gets the 404.
-  const { count } = await ctx.prisma.runnerProject.deleteMany({ where: { id: link.id } });
+  // Under the runner's lock: a concurrent unassign or delete may have won
+  // since the lookup (this caller then gets the 404), or a concurrent change
+  // may have made this project the owner or locked the runner.
+  await withLockedRunner(ctx, runnerId, async (sql, locked) => {
+    if (!locked.ownership.projectIds.includes(project.id)) throw notFound('Runner');
+    if (locked.ownership.ownerProjectId === project.id) {
+      throw forbidden('You cannot unassign a runner from the owner project. Delete the runner instead');
+    }
+    if (!actor.admin && locked.runner.locked) throw forbidden('Runner is locked');
+    await sql.query('DELETE FROM runner_projects WHERE runner_id = $1 AND project_id = $2', [runnerId, project.id]);
+  });
   await runnersChanged(ctx, [runnerId]);
-  if (count === 0) throw notFound('Runner');
 }

@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { queryPrepared } from '../../db/prepared.js';
-import type { Namespace } from '../../generated/prisma/client.js';
+import type { Namespace, Runner } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { canReadCode } from '../../policies/namespace-policy.js';
@@ -148,10 +148,13 @@ export async function readRunnerDetails(
   ctx: AppContext,
   actor: PolicyActor,
   id: number,
-  opts: { includeProjects: boolean },
+  opts: { includeProjects: boolean; written?: Pick<Runner, (typeof RUNNER_COLUMNS)[number]> },
 ): Promise<{ runner: RunnerDetailsRow; extras: RunnerDetailsExtras }> {
   const d = await loadDetails(ctx, id, opts.includeProjects);
   if (!d) throw notFound('Runner');
+  // PUT answers with the caller's own write, as GitLab does, even when
+  // another writer has changed the row since.
+  if (opts.written) for (const c of RUNNER_COLUMNS) (d.runner as unknown as Record<string, unknown>)[c] = opts.written[c];
   const can = runnerAbilities(actor, await loadRunnerFacts(ctx, actor, d.runner, d.ownership));
   authorizeRunner({ can }, 'read_runner');
 

@@ -17,6 +17,7 @@ import {
 } from './runner-core.js';
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
 import { loadProjectViews } from './runner-view-service.js';
+import { withLockedRunner } from './runner-lock.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // One runner by id: show, update, delete, managers, projects and token
@@ -41,8 +42,11 @@ export async function findUpdatableRunner(ctx: AppContext, actor: PolicyActor, i
  * PUT /runners/:id after authorization: `paused` wins over `active` by
  * becoming it, the tag list is replaced whole, and the model validations
  * run (tag checks only when the tags changed) → 400 {"message":{attr:[…]}}.
+ * The row is locked while the combined state is validated and written, so
+ * two valid writes can never add up to an invalid runner (run_untagged=false
+ * from one, no tags from the other); the returned row is this caller's write.
  */
-export async function updateRunner(ctx: AppContext, runner: Runner, input: RunnerUpdateInput): Promise<Runner> {
+export async function updateRunner(ctx: AppContext, runnerId: number, input: RunnerUpdateInput): Promise<Runner> {
   const data: Partial<Runner> = {};
   if (input.description !== undefined) data.description = input.description;
   if (input.paused !== undefined) data.active = !input.paused;
@@ -54,13 +58,21 @@ export async function updateRunner(ctx: AppContext, runner: Runner, input: Runne
   if (input.maximum_timeout !== undefined) data.maximum_timeout = input.maximum_timeout;
   if (input.maintenance_note !== undefined) data.maintenance_note = input.maintenance_note;
 
-  const merged = { ...runner, ...data };
-  const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
-  const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
-  if (Object.keys(errors).length > 0) throw validationError(errors);
-  const updated = await ctx.prisma.runner.update({ where: { id: runner.id }, data }).catch(goneRunner);
+  const updated = await withLockedRunner(ctx, runnerId, async (sql, { runner }) => {
+    const merged = { ...runner, ...data };
+    const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
+    const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
+    if (Object.keys(errors).length > 0) throw validationError(errors);
+    const columns = Object.keys(data) as (keyof Runner)[];
+    const set = columns.map((c, i) => `${c} = $${i + 2}`).join(', ');
+    const res = await sql.query<Runner>(
+      `UPDATE runners SET ${set}${set ? ', ' : ''}updated_at = now() WHERE id = $1 RETURNING *`,
+      [runnerId, ...columns.map((c) => data[c])],
+    );
+    return res.rows[0]!;
+  });
   // Paused, tags, access level, timeout…: every instance drops what it cached about the runner.
-  await runnersChanged(ctx, [runner.id]);
+  await runnersChanged(ctx, [runnerId]);
   return updated;
 }
 
@@ -91,10 +103,14 @@ export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: numb
   // runner_projects, runner_namespaces and runner_managers go with it (ON DELETE
   // CASCADE); jobs keep their history with runner_id set to NULL.
   // A concurrent delete may have won since the lookup: that caller got the 204, this one the runner's 404.
-  const { count } = await ctx.prisma.runner.deleteMany({ where: { id: access.runner.id } });
-  // Its token must stop working on every instance, not only this one.
-  await runnersChanged(ctx, [access.runner.id]);
-  if (count === 0) throw notFound('Runner');
+  // The row lock makes a concurrent assign or unassign finish first (or find
+  // the runner gone), so links never outlive their runner mid-request.
+  try {
+    await withLockedRunner(ctx, access.runner.id, (sql) => sql.query('DELETE FROM runners WHERE id = $1', [access.runner.id]));
+  } finally {
+    // Its token must stop working on every instance, not only this one.
+    await runnersChanged(ctx, [access.runner.id]);
+  }
 }
 
 export async function listRunnerManagers(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerManager[]> {

@@ -67,6 +67,7 @@ export default async function jobsRoutes(app: FastifyInstance) {
     const token = body.token ?? jobTokenHeader(request);
     if (token === undefined) throw paramError('token is missing');
     const job = await authenticateJob(app.ctx, id, token, request.ip);
+    request.logRunnerId = job.runner_id;
     const result = await updateJob(app.ctx, job, body);
     // GitLab answers with the status code as the body ("200"); the runner reads only the status and headers.
     return reply.code(result.status).header('job-status', result.jobStatus).type('text/plain').send(String(result.status));
@@ -76,6 +77,7 @@ export default async function jobsRoutes(app: FastifyInstance) {
     const { id } = parseInput(jobIdParams, request.params);
     const query = parseInput(traceQuerySchema, request.query);
     const job = await authenticateJob(app.ctx, id, jobTokenHeader(request) ?? query.token, request.ip);
+    request.logRunnerId = job.runner_id;
     const range = request.headers['content-range'];
     if (typeof range !== 'string') throw apiError(400, '400 Missing header Content-Range');
     const result = await appendTrace(app.ctx, job, contentRangeStart(range), traceChunk(request.body));

@@ -90,12 +90,14 @@ export default async function runnerRegistrationRoutes(app: FastifyInstance) {
       ['active', 'paused'],
     ]);
     const { runner, token } = await registerRunner(app.ctx, p.token, registrationAttributes(p));
+    request.logRunnerId = runner.id;
     return reply.code(201).send(presentRegistrationDetails(runner, token));
   });
 
   app.post('/runners/verify', runnerTokenRoute, async (request, reply) => {
     const p = parseParams(authenticateRunnerSchema, runnerParams(request));
     const { runner } = await verifyRunner(app.ctx, p.token, heartbeatDetails(request, p));
+    request.logRunnerId = runner.id;
     return reply.code(200).send(presentRegistrationDetails(runner, p.token));
   });
 

@@ -70,8 +70,8 @@ export default async function runnerRoutes(app: FastifyInstance) {
     atLeastOneOf(raw, [...RUNNER_UPDATE_KEYS]);
     mutuallyExclusive(raw, ['active', 'paused']);
     const access = await findUpdatableRunner(ctx, actor, input.id);
-    await updateRunner(ctx, access.runner, input);
-    const { runner, extras } = await readRunnerDetails(ctx, actor, input.id, { includeProjects: true });
+    const written = await updateRunner(ctx, access.runner.id, input);
+    const { runner, extras } = await readRunnerDetails(ctx, actor, input.id, { includeProjects: true, written });
     return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
   });
 
