@@ -1,8 +1,8 @@
 import type { Runner } from '../../generated/prisma/client.js';
 import { ACCESS_LEVEL_IDS, RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 
-// Which pending jobs a runner may take (runner-protocol.md §5 "Job
-// matching"), as one SQL condition over `jobs j JOIN projects p`:
+// Which pending jobs a runner may take (GitLab's
+// app/services/ci/register_job_service.rb), as one SQL condition over `jobs j JOIN projects p`:
 //   - instance runners: projects with shared runners enabled;
 //   - group runners: projects in the runner's group or its descendants that
 //     have group runners enabled;

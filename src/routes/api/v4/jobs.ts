@@ -10,7 +10,7 @@ import { requestJob } from '../../../services/jobs/job-request-service.js';
 import { appendTrace, authenticateJob, contentRangeStart, updateJob } from '../../../services/jobs/job-update-service.js';
 import { runnerQueues } from '../../../services/jobs/runner-queue.js';
 
-// The runner's job endpoints (runner-protocol.md §5-§7). They authenticate
+// The runner's job endpoints (GitLab's lib/api/ci/runner.rb). They authenticate
 // with the runner token (jobs/request) or the job token (PUT, PATCH), never
 // with a user token.
 
