@@ -35,7 +35,7 @@ export interface Scenario {
   connections?: number;
 }
 
-// The runner's own request (runner-protocol.md §5): shell executor, linux/amd64.
+// The runner's own request (GitLab's lib/api/ci/runner.rb): shell executor, linux/amd64.
 const RUNNER_INFO = {
   name: 'gitlab-runner',
   version: '17.5.1',

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PageParams } from '../schemas/common.js';
 
-// GitLab's offset pagination (runners-api.md §0.5), in one helper: headers,
+// GitLab's offset pagination (docs.gitlab.com/api/rest/#pagination), in one helper: headers,
 // a Link whose URLs carry every parameter, and counts capped at 10,000.
 
 export const COUNT_LIMIT = 10_000;

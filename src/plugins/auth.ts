@@ -4,7 +4,7 @@ import { ApiError, apiError, forbidden, unauthorized } from '../lib/errors.js';
 import type { User } from '../generated/prisma/client.js';
 import { authenticatePersonalAccessToken, findUserByIdOrUsername } from '../services/users/user-service.js';
 
-// The one authentication hook for user-facing routes (runners-api.md §0.1-0.2).
+// The one authentication hook for user-facing routes (docs.gitlab.com/api/rest/authentication).
 // A route says in its config whether it needs a user (`auth`, default
 // 'required') and which scopes beyond `api`/`read_api` it accepts.
 

@@ -4,7 +4,7 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import qs from 'qs';
 
-// Everything real GitLab clients need from the HTTP edge (spec/clients.md §0),
+// Everything real GitLab clients need from the HTTP edge (test/integration/edge-rules.test.ts),
 // in one place: query arrays in three spellings, empty JSON bodies, form and
 // multipart bodies parsed like Rack does, exact `application/json`, and
 // X-Request-Id echoed.

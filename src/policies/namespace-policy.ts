@@ -1,7 +1,7 @@
 import { AccessLevel, type PolicyActor, type Visibility } from './access-levels.js';
 
 // GroupPolicy / ProjectPolicy, reduced to what the Runners API needs
-// (runners-api.md §3 "Namespace abilities") plus the fixture endpoints.
+// (GitLab's app/policies/namespace_policy.rb, project_policy.rb) plus the fixture endpoints.
 
 export type NamespaceAbility =
   | 'read'

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { glBoolean, glInteger, glStringArray } from './common.js';
 
-// PUT /application/settings: the runner settings (spec Decision 13).
+// PUT /application/settings: the runner settings (docs.gitlab.com/api/settings).
 
 export const VALID_RUNNER_REGISTRARS = ['project', 'group'] as const;
 

@@ -6,7 +6,7 @@ import { paramError } from '../lib/errors.js';
 // with the messages Grape uses, and never lets a value through that
 // PostgreSQL would refuse (NUL bytes, integers beyond int4).
 
-// dry-types `params.bool` (runners-api.md §0.4): exactly these spellings, so
+// dry-types `params.bool` (GitLab's lib/api/validations/types): exactly these spellings, so
 // `TRUE` and `True` pass but `tRuE` or " true" are invalid, as in GitLab.
 const TRUE_WORDS = new Set(['true', 'True', 'TRUE', '1', 't', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
 const FALSE_WORDS = new Set(['false', 'False', 'FALSE', '0', 'f', 'F', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
@@ -63,7 +63,7 @@ function rubySplitComma(str: string): string[] {
 }
 
 /**
- * API::Validations::Types::CommaSeparatedToArray (runners-api.md §0.4):
+ * API::Validations::Types::CommaSeparatedToArray (GitLab's lib/api/validations/types):
  * a String → split(',').map(&:strip); an Array → each element `to_s`, split
  * and stripped, flattened (["a,b","c"] → [a,b,c]); null → []; anything else
  * (a number, an object) → []. Nested arrays or objects inside the array have

@@ -23,7 +23,7 @@ export const SYSTEM_ID_MAX = 64;
 const systemId = () => glString({ max: SYSTEM_ID_MAX });
 
 /**
- * The `info` hash the runner sends (runner-protocol.md §0, Go `common.Info`).
+ * The `info` hash the runner sends (gitlab-runner's Go `common.Info`).
  * Only the keys the server keeps are declared; others (e.g. `shell`) are
  * dropped. Lengths follow the ci_runner_machines column limits, so a value
  * the database would refuse is a 400 instead of a 500.

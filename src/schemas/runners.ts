@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { glBoolean, glEnum, glInteger, glNamespacedId, glString, glStringArray, paginationParams, parseInput, validateInOrder } from './common.js';
 
-// Parameters of the user-authenticated Runners API (runners-api.md §4, §5),
+// Parameters of the user-authenticated Runners API (docs.gitlab.com/api/runners),
 // declared in Grape's order so that combined error messages come out in the
 // same order as GitLab's.
 

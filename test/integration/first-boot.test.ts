@@ -66,7 +66,7 @@ describe('the root token is never lost', { timeout: 60_000 }, () => {
     } finally {
       blocker.close();
     }
-    // root was created on that boot all the same
+    // the database was initialised on that boot all the same
     expect(fs.existsSync(path.join(dataDir, 'postgres'))).toBe(true);
   });
 

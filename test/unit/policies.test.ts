@@ -4,7 +4,7 @@ import { instanceAbilities } from '../../src/policies/instance-policy.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type ProjectFacts } from '../../src/policies/namespace-policy.js';
 import { canUnassignRunner, runnerAbilities, type RunnerAbility, type RunnerFacts, type RunnerProjectFacts } from '../../src/policies/runner-policy.js';
 
-// Table tests of runners-api.md §3 ("Authorization model"): one row per rule.
+// Table tests of GitLab's runner, namespace and global policies (app/policies): one row per rule.
 
 const { NO_ACCESS, GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER } = AccessLevel;
 const anonymous = null;

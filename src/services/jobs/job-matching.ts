@@ -2,8 +2,8 @@ import type { Runner } from '../../generated/prisma/client.js';
 import type { PreparedQuery } from '../../db/prepared.js';
 import { ACCESS_LEVEL_IDS, RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 
-// Which pending jobs a runner may take (runner-protocol.md §5 "Job
-// matching"), read from the job queue ci_pending_builds (migration
+// Which pending jobs a runner may take (GitLab's
+// app/services/ci/register_job_service.rb), read from the job queue ci_pending_builds (migration
 // 20261203100000_ci_pending_builds), where every fact matching needs is
 // copied into the job's row, as GitLab's Ci::Queue::PendingBuildsStrategy
 // reads it:

@@ -14,7 +14,7 @@ import { queryPreparedOn } from '../../db/prepared.js';
 import { runnerQueues } from './runner-queue.js';
 import type { AssignedJob } from '../../presenters/job-request-response.js';
 
-// POST /jobs/request (runner-protocol.md §5): authenticate and heartbeat the
+// POST /jobs/request (GitLab's lib/api/ci/runner.rb): authenticate and heartbeat the
 // runner, then hand out the oldest pending job it may take. The job is locked
 // with FOR UPDATE SKIP LOCKED, so runners polling at the same moment never
 // get the same job, and marked running at once (GitLab's legacy flow; the

@@ -8,7 +8,7 @@ import { withTransaction, type Sql } from '../pipelines/transaction.js';
 import { afterCommit, PROCESSING_STATUSES, transitionJob, transitionJobNow } from './job-state.js';
 import { traceUpdateInterval } from './trace-watch.js';
 
-// PUT /jobs/:id and PATCH /jobs/:id/trace (runner-protocol.md §6, §7), both
+// PUT /jobs/:id and PATCH /jobs/:id/trace (GitLab's lib/api/ci/runner.rb), both
 // authenticated by the job token the runner got with the job. The token only
 // works while the job is running: afterwards every call is a 403 carrying
 // `Job-Status`, which tells the runner to stop.

@@ -18,7 +18,7 @@ import { loadPollRow, type PollRow } from './poll-loader.js';
 
 export { EXECUTOR_TYPES, type RunnerInfo } from '../runner-cache/manager-details.js';
 
-// `authenticate_runner!` (runner-protocol.md §8): find the runner by the body
+// `authenticate_runner!` (GitLab's lib/api/ci/runner.rb): find the runner by the body
 // `token` (expired tokens are not found → 403), then heartbeat the runner and
 // the runner manager for `system_id` (or '<legacy>').
 //

@@ -15,7 +15,7 @@ import {
 import { getSettings } from '../settings/settings-service.js';
 import { queryPrepared } from '../../db/prepared.js';
 
-// Ci::Runners::RegisterRunnerService (runners-api.md §6.1): the legacy
+// Ci::Runners::RegisterRunnerService (GitLab's app/services/ci/runners/register_runner_service.rb): the legacy
 // `gitlab-runner register` path, authenticated by a registration token.
 
 /** What the registration token stands for. */

@@ -6,10 +6,10 @@ import { assertRunnerHasOwner, authenticateRunner, findRunnerByToken, heartbeatR
 import { resetRunnerToken, type ResetToken } from '../runner-auth/token-reset-service.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 
-// What gitlab-runner does with its own token (runner-protocol.md §2–§4):
+// What gitlab-runner does with its own token (GitLab's lib/api/ci/runner.rb):
 // verify, reset it, unregister itself or one of its managers.
 
-/** POST /runners/verify: heartbeats the runner and the manager for `system_id` (Decision 14). */
+/** POST /runners/verify: heartbeats the runner and the manager for `system_id` (GitLab's lib/api/ci/runner.rb). */
 export async function verifyRunner(ctx: AppContext, token: string, details: HeartbeatDetails): Promise<{ runner: Runner; manager: RunnerManager }> {
   const runner = await findRunnerByToken(ctx, token);
   await assertRunnerHasOwner(ctx, runner);

@@ -12,7 +12,7 @@ import { withLockedRunner } from './runner-lock.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // Assigning an existing project runner to another project and taking it
-// away again (runners-api.md §4.11, §4.12). The project was already found
+// away again (docs.gitlab.com/api/runners). The project was already found
 // and `read_runners` checked by the caller (the routes' before-block).
 
 /** GitLab's message when the runner_projects uniqueness validation fails. */

@@ -7,7 +7,7 @@ import { authorize, findGroupFor, findProjectFor } from '../namespaces/access-se
 import { getSettings } from '../settings/settings-service.js';
 
 // Resetting the instance, project and group registration tokens
-// (runners-api.md §4.14-4.16). Registration tokens must be shown again, so
+// (docs.gitlab.com/api/runners). Registration tokens must be shown again, so
 // they are kept encrypted plus a digest for lookup. Each reset answers
 // ResetTokenResult, which for these non-expiring tokens is {"token"} only.
 

@@ -18,7 +18,7 @@ import {
   validateRunner,
 } from './runner-core.js';
 
-// POST /user/runners (runners-api.md §5): Ci::Runners::CreateRunnerService
+// POST /user/runners (docs.gitlab.com/api/users/#create-a-runner-linked-to-a-user): Ci::Runners::CreateRunnerService
 // with its three creation strategies. The runner gets a `glrt-` token that
 // is shown once, in this response.
 

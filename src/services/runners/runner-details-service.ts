@@ -12,7 +12,7 @@ import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-serv
 import { authorizeRunner, loadRunnerFacts, OWNERSHIP_COLUMNS, ownershipFrom, type OwnershipColumns, type RunnerOwnership } from './runner-access-service.js';
 import { EXECUTING_JOB_STATUSES, RUNNER_TYPE_IDS } from './runner-core.js';
 
-// GET /runners/:id (runners-api.md §4.3): Entities::Ci::RunnerDetails in one
+// GET /runners/:id (docs.gitlab.com/api/runners): Entities::Ci::RunnerDetails in one
 // statement. The row, its ownership, creator, job execution status, latest
 // manager, group and assigned projects (with their namespace chains' names)
 // used to be seven queries, most through Prisma; for an admin (whom the

@@ -10,7 +10,7 @@ import type { NamespacedId } from '../../schemas/common.js';
 import { authorize, findGroupFor, findProjectFor, type ProjectWithNamespace } from '../namespaces/access-service.js';
 import { runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
 
-// The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which
+// The four runner lists (docs.gitlab.com/api/runners): which
 // runners each starts from, who may ask, and which deprecated scopes each
 // accepts.
 

@@ -21,7 +21,7 @@ import { withLockedRunner } from './runner-lock.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 
 // One runner by id: show, update, delete, managers, projects and token
-// reset (runners-api.md §4.3-4.9). Every function looks the runner up
+// reset (docs.gitlab.com/api/runners). Every function looks the runner up
 // (404), asks the policy (403) and only then acts.
 
 /** `authenticate_show_runner!`: admins and, through the policy, everyone who may read the runner. */
@@ -90,7 +90,7 @@ export function checkUnmodifiedSince(header: string | undefined, lastModified: D
 }
 
 /**
- * DELETE /runners/:id (§4.7): admins may always; otherwise a runner with
+ * DELETE /runners/:id: admins may always; otherwise a runner with
  * more than one project is refused before the permission is even checked.
  */
 export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: number, ifUnmodifiedSince: string | undefined): Promise<void> {

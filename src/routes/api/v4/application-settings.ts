@@ -5,7 +5,7 @@ import { parseInput } from '../../../schemas/common.js';
 import { updateApplicationSettingsBody } from '../../../schemas/application-settings.js';
 import { authorizeSettings, readSettingsFor, updateSettings } from '../../../services/settings/settings-service.js';
 
-// GET/PUT /application/settings (admins): the runner settings of spec Decision 13.
+// GET/PUT /application/settings (admins): the runner settings of docs.gitlab.com/api/settings.
 
 export default async function applicationSettingsRoutes(app: FastifyInstance) {
   const { ctx } = app;

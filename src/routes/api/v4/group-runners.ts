@@ -6,7 +6,7 @@ import { parseInput } from '../../../schemas/common.js';
 import { groupRunnerListQuery, namespacedIdParams } from '../../../schemas/runners.js';
 import { findGroupForRunners, groupRunnersSource } from '../../../services/runners/runner-list-service.js';
 
-// GET /groups/:id/runners (runners-api.md §4.13): the group's and its
+// GET /groups/:id/runners (docs.gitlab.com/api/runners): the group's and its
 // ancestors' runners plus instance runners; `scope` is not a parameter here.
 
 export default async function groupRunnerRoutes(app: FastifyInstance) {

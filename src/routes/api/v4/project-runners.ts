@@ -8,7 +8,7 @@ import { assignRunner, unassignRunner } from '../../../services/runners/project-
 import { findProjectForRunners, projectRunnersSource } from '../../../services/runners/runner-list-service.js';
 import { presentRunnerList } from '../../../services/runners/runner-view-service.js';
 
-// /projects/:id/runners (runners-api.md §4.10-4.12). As in GitLab, the
+// /projects/:id/runners (docs.gitlab.com/api/runners). As in GitLab, the
 // project lookup (404) and `read_runners` (403) run before the parameters
 // are validated, like Grape's `before` block.
 

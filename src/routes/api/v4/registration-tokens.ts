@@ -8,7 +8,7 @@ import {
   resetProjectRegistrationToken,
 } from '../../../services/runners/registration-token-service.js';
 
-// Registration-token resets (runners-api.md §4.14-4.16). Each answers 201
+// Registration-token resets (docs.gitlab.com/api/runners). Each answers 201
 // {"token": …} and nothing else: registration tokens do not expire.
 
 export default async function registrationTokenRoutes(app: FastifyInstance) {

@@ -3,7 +3,7 @@ import { requireActor, type Scope } from '../../../plugins/auth.js';
 import { parseUserRunnerInput, requestParams } from '../../../schemas/runners.js';
 import { createUserRunner } from '../../../services/runners/runner-creation-service.js';
 
-// POST /user/runners (runners-api.md §5): create a runner as a signed-in
+// POST /user/runners (docs.gitlab.com/api/users/#create-a-runner-linked-to-a-user): create a runner as a signed-in
 // user. `create_runner` tokens work here and nowhere else.
 
 export default async function userRunnerRoutes(app: FastifyInstance) {
