@@ -1,5 +1,5 @@
 import { loadConfig } from './config.js';
-import { detachEmbeddedSignalHooks } from './db/embedded.js';
+import { StartupError } from './lib/startup-error.js';
 import { startRuntime, type Runtime } from './runtime.js';
 
 // The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
@@ -10,8 +10,6 @@ const FORCE_EXIT_MS = 15_000;
 
 async function main() {
   const config = loadConfig();
-  // We stop the embedded cluster ourselves, after HTTP has drained.
-  detachEmbeddedSignalHooks();
 
   let runtime: Runtime | undefined;
   let stopping: string | undefined;
@@ -57,6 +55,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`Failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A StartupError is one line that already says what to do; anything else is a bug and keeps its stack.
+  const detail = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Failed to start: ${detail}\n`);
   process.exit(1);
 });
