@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { StartupError } from '../lib/startup-error.js';
 import { chownTree, ensureLibrarySymlinks, fileSystemError, packagedBuild, probeBuild, runtimeCopy, type PostgresBuild } from './embedded/binaries.js';
 import { ensureReachable, isRoot, postgresOsUser, type OsUser } from './embedded/os-user.js';
-import { initdb, PortInUseError, startPostmaster, type Cluster, type Postmaster, type PostmasterExit } from './embedded/postmaster.js';
+import { initdb, PortInUseError, startPostmaster, type Cluster, type Postmaster } from './embedded/postmaster.js';
 
 // The PostgreSQL that `npm start` runs when DATABASE_URL is unset, kept in
 // DATA_DIR/postgres (docs/embedded-postgres.md). As root it runs as the
