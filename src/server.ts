@@ -2,8 +2,8 @@ import cluster from 'node:cluster';
 import { runPrimary } from './cluster.js';
 import { loadConfig } from './config.js';
 import { claimInitialRootToken } from './db/bootstrap.js';
-import { detachEmbeddedSignalHooks } from './db/embedded.js';
 import { loadDotEnvFile } from './lib/env-file.js';
+import { StartupError } from './lib/startup-error.js';
 import { startRuntime, type Runtime } from './runtime.js';
 
 // The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
@@ -16,8 +16,6 @@ const FORCE_EXIT_MS = 15_000;
 
 async function main() {
   const config = loadConfig();
-  // We stop the embedded cluster ourselves, after HTTP has drained.
-  detachEmbeddedSignalHooks();
 
   let runtime: Runtime | undefined;
   let stopping: string | undefined;
@@ -76,7 +74,6 @@ function entry(): Promise<void> {
   if (cluster.isPrimary) {
     const config = loadConfig();
     if (config.WORKERS > 1) {
-      detachEmbeddedSignalHooks();
       return runPrimary(config);
     }
   }
@@ -84,6 +81,8 @@ function entry(): Promise<void> {
 }
 
 entry().catch((err) => {
-  process.stderr.write(`Failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A StartupError is one line that already says what to do; anything else is a bug and keeps its stack.
+  const detail = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Failed to start: ${detail}\n`);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 import type { Database } from './client.js';
 import type { Config } from '../config.js';
 import { generateSecretKey, newInstanceRegistrationToken, newPersonalAccessToken, SecretBox } from '../lib/tokens.js';
-import { ALL_SCOPES } from '../plugins/auth.js';
+import { ALL_SCOPES } from '../domain/scopes.js';
 
 export interface BootstrapResult {
   secretKey: string;

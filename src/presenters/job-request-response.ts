@@ -1,7 +1,7 @@
 import type { Job, Namespace, Pipeline, Project, Runner, User } from '../generated/prisma/client.js';
 import type { CiImage, CiService, CiVariable } from '../services/ci-config/ci-config-service.js';
 import type { JobOptions, PipelineConfig } from '../services/pipelines/pipeline-service.js';
-import { GITLAB_VERSION } from '../routes/api/v4/version.js';
+import { GITLAB_VERSION } from '../domain/gitlab-version.js';
 import { FAILURE_REASONS } from '../services/jobs/failure-reasons.js';
 
 // The 201 body of POST /jobs/request: API::Entities::Ci::JobRequest::Response

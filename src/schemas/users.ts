@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALL_SCOPES, type Scope } from '../plugins/auth.js';
+import { ALL_SCOPES, type Scope } from '../domain/scopes.js';
 import { atLeastOneOf, glBoolean, glDate, glEnum, glInteger, glString, glStringArray, paginationParams, parseInput, validateInOrder } from './common.js';
 
 // Parameters of lib/api/users.rb (GET/POST /users, GET /users/:id,
