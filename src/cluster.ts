@@ -29,7 +29,7 @@ export async function runPrimary(config: Config): Promise<void> {
   };
   process.on('SIGINT', onEarlySignal).on('SIGTERM', onEarlySignal);
 
-  const { url, embedded, boot } = await prepareDatabase(config);
+  const { url, embedded } = await prepareDatabase(config);
   // The generated root token is shown by the first worker that listens (claimInitialRootToken in src/server.ts).
 
   const slots = new Map<number, { worker: Worker; startedAt: number; ready: boolean; failures: number }>();
