@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { scrubUrl } from '../lib/logger.js';
 
 // One log line per request, written when the response is done: method,
-// route template (never the raw URL, which may carry a token in its query),
+// route template, URL (tokens in its query scrubbed),
 // status, duration, request id (bound by Fastify), and who asked (user id
 // for tokens of users, runner id for runner routes that know it). A poll
 // answered 204 (nothing to do) is the bulk of a fleet's traffic and carries
@@ -34,6 +35,8 @@ async function requestLog(app: FastifyInstance) {
     const line: Record<string, unknown> = {
       method: request.method,
       route,
+      // The URL as sent, with tokens in its query replaced by [REDACTED].
+      url: scrubUrl(request.url),
       status,
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
     };

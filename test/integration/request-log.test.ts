@@ -19,14 +19,14 @@ afterAll(async () => t?.close());
 const requestLines = () => lines.filter((l) => l.msg === 'request');
 
 describe('request log', () => {
-  it('writes exactly one line per request, with the route template and who asked, and never the raw URL', async () => {
+  it('writes exactly one line per request, with the route template, the scrubbed URL and who asked', async () => {
     const { runner, token } = await t.fx.runner();
     lines.length = 0;
     const res = await t.api({ method: 'GET', url: `/api/v4/runners/${runner.id}?private_token=glpat-should-not-appear` });
     expect(res.statusCode).toBe(200);
     const root = await t.ctx.prisma.user.findFirstOrThrow({ where: { username: 'root' } });
     expect(requestLines()).toEqual([
-      expect.objectContaining({ level: 30, method: 'GET', route: '/api/v4/runners/:id', status: 200, userId: root.id, reqId: expect.any(String), durationMs: expect.any(Number) }),
+      expect.objectContaining({ level: 30, method: 'GET', route: '/api/v4/runners/:id', url: `/api/v4/runners/${runner.id}?private_token=[REDACTED]`, status: 200, userId: root.id, reqId: expect.any(String), durationMs: expect.any(Number) }),
     ]);
     expect(JSON.stringify(lines)).not.toContain('glpat-should-not-appear');
     expect(lines.filter((l) => l.msg !== 'request')).toEqual([]);
