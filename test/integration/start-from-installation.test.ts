@@ -15,20 +15,27 @@ import { ROOT, cleanupServers } from '../helpers/server-process.js';
 
 const INSTANCES = 10;
 
-/** Files and folders under the checkout with size and mtime, minus what tests themselves write there. */
+/**
+ * What an installation is: every tracked file, and everything under the
+ * folders code and install output live in (a new file there counts too),
+ * with size and mtime. Run data other tests write into git-ignored folders
+ * (.test-data, screenshots, caches) is not part of it.
+ */
 function manifest(): Map<string, string> {
-  const skip = new Set(['.git', '.test-data', '.data', '.bench-data', path.join('node_modules', '.vite'), path.join('node_modules', '.cache')]);
   const out = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const entry of fs.readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
-      const child = path.join(rel, entry.name);
-      if (skip.has(child) || entry.name.startsWith('.perf-') || (rel === 'test' && entry.name.startsWith('tmp-'))) continue;
-      const st = fs.lstatSync(path.join(ROOT, child));
-      out.set(child, `${st.isDirectory() ? 'd' : st.size} ${st.mtimeMs}`);
-      if (entry.isDirectory()) walk(child);
-    }
+  const add = (rel: string) => {
+    const st = fs.lstatSync(path.join(ROOT, rel), { throwIfNoEntry: false });
+    out.set(rel, st ? `${st.isDirectory() ? 'd' : st.size} ${st.mtimeMs}` : 'missing');
+    return st;
   };
-  walk('');
+  const skip = new Set([path.join('node_modules', '.vite'), path.join('node_modules', '.cache')]);
+  const walk = (rel: string) => {
+    if (skip.has(rel) || !add(rel)?.isDirectory()) return;
+    for (const entry of fs.readdirSync(path.join(ROOT, rel))) walk(path.join(rel, entry));
+  };
+  const tracked = spawnSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\0').filter(Boolean);
+  for (const file of tracked) add(file);
+  for (const dir of ['src', 'prisma', 'scripts', 'node_modules', 'package.json', 'package-lock.json']) walk(dir);
   return out;
 }
 
