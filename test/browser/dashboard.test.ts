@@ -14,6 +14,8 @@ import { personalAccessTokenChanged } from '../../src/services/runner-cache/runn
 // to test-artifacts/dashboard/ (git-ignored).
 
 const CHROMIUM = '/usr/bin/chromium';
+/** A page load makes some 60 API calls; on a loaded 2-core machine a test can take a while. */
+const BROWSER_TEST_TIMEOUT_MS = 120_000;
 const SHOTS = path.resolve('test-artifacts/dashboard');
 
 let t: TestApp & { url: string };
@@ -26,6 +28,9 @@ let group: Namespace;
 let project: Project;
 const runners: Record<string, Runner> = {};
 let online1Token = '';
+
+/** expect.poll with room for a loaded machine (its default gives up after 1 s). */
+const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000, interval: 100 });
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 const daysAgo = (d: number) => new Date(Date.now() - d * 24 * 3600_000);
@@ -82,7 +87,7 @@ async function signIn(token = t.rootToken) {
 /** The counts shown on the overview cards, by their data-count key, once loaded. */
 async function overviewCounts(): Promise<Record<string, string>> {
   await page.locator('.card[data-count="all"]').waitFor();
-  await expect.poll(() => page.locator('.card .value', { hasText: '…' }).count()).toBe(0);
+  await eventually(() => page.locator('.card .value', { hasText: '…' }).count()).toBe(0);
   const cards = await page.locator('.card[data-count]').all();
   const out: Record<string, string> = {};
   for (const card of cards) out[(await card.getAttribute('data-count'))!] = (await card.locator('.value').innerText()).trim();
@@ -110,6 +115,7 @@ afterAll(async () => {
 async function newPage() {
   context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
+  context.setDefaultTimeout(60_000);
   page = await context.newPage();
   page.on('request', (r) => requests.push({ url: r.url(), headers: r.headers() }));
   page.on('pageerror', (err) => {
@@ -121,12 +127,12 @@ afterEach(async () => {
   await context?.close();
 });
 
-describe('signing in', () => {
+describe('signing in', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('shows the server\'s 401 message for a wrong token and keeps the sign-in form', async () => {
     await newPage();
     await signIn('glpat-this-is-not-a-real-token');
-    await expect.poll(() => page.getByRole('alert').innerText()).toBe('401 Unauthorized');
-    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    await eventually(() => page.getByRole('alert').innerText()).toBe('401 Unauthorized');
+    await eventually(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await shot('sign-in-error');
   });
@@ -152,18 +158,18 @@ describe('signing in', () => {
     await signIn(token);
     // Everything loaded: the next request is the first one after the revocation.
     await overviewCounts();
-    await expect.poll(() => page.locator('table.runners tbody td', { hasText: '…' }).count()).toBe(0);
+    await eventually(() => page.locator('table.runners tbody td', { hasText: '…' }).count()).toBe(0);
     const pat = await t.ctx.prisma.personalAccessToken.findFirstOrThrow({ where: { token_digest: t.ctx.secrets.digest(token) } });
     await t.ctx.prisma.personalAccessToken.update({ where: { id: pat.id }, data: { revoked: true } });
     await personalAccessTokenChanged(t.ctx, pat.id);
     await page.locator('.card[data-count="stale"]').click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toBe('Token was revoked. You have to re-authorize from the user.');
+    await eventually(() => page.getByRole('alert').innerText()).toBe('Token was revoked. You have to re-authorize from the user.');
     await page.getByLabel('Personal access token').waitFor();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
   });
 });
 
-describe('the fleet as an administrator sees it', () => {
+describe('the fleet as an administrator sees it', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('shows counts per status and type that match the API, and the version distribution with upgrade hints', async () => {
     await newPage();
     await signIn();
@@ -183,7 +189,7 @@ describe('the fleet as an administrator sees it', () => {
       ['17.11.x', '2', 'Upgrade recommended'],
       ['16.2.x', '1', 'Upgrade recommended'],
     ]);
-    await expect.poll(() => page.locator('table.runners tbody td', { hasText: '…' }).count()).toBe(0);
+    await eventually(() => page.locator('table.runners tbody td', { hasText: '…' }).count()).toBe(0);
     await shot('overview');
   });
 
@@ -195,7 +201,7 @@ describe('the fleet as an administrator sees it', () => {
     expect(await page.locator('#list-total').innerText()).toBe('(25)');
 
     const tagged = page.locator(`tr[data-runner-id="${runners.online1!.id}"]`);
-    await expect.poll(() => tagged.locator('td').nth(7).innerText()).toBe('192.0.2.10');
+    await eventually(() => tagged.locator('td').nth(7).innerText()).toBe('192.0.2.10');
     const cells = await tagged.locator('td').allInnerTexts();
     expect(cells.map((c) => c.trim().replace(/\s+/g, ' '))).toEqual([
       `#${runners.online1!.id}`, 'shared-docker-1', 'Instance', 'Online', 'No', 'docker linux', '18.6.0', '192.0.2.10', expect.stringMatching(/^(now|\d+ (seconds?|minutes?) ago)$/), '1',
@@ -204,14 +210,14 @@ describe('the fleet as an administrator sees it', () => {
     expect(await tagged.locator('time').getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
 
     await page.getByRole('link', { name: 'Next' }).click();
-    await expect.poll(() => new URL(page.url()).search).toBe('?page=2');
-    await expect.poll(async () => (await rowIds()).length).toBe(5);
+    await eventually(() => new URL(page.url()).search).toBe('?page=2');
+    await eventually(async () => (await rowIds()).length).toBe(5);
     const apiPage2 = (await t.api({ method: 'GET', url: '/api/v4/runners/all?per_page=20&page=2' })).json() as { id: number }[];
     expect(await rowIds()).toEqual(apiPage2.map((r) => r.id));
     expect(await page.locator('.pagination [aria-current="page"]').innerText()).toBe('Page 2 of 2');
     // Back works like any page.
     await page.goBack();
-    await expect.poll(async () => (await rowIds()).length).toBe(20);
+    await eventually(async () => (await rowIds()).length).toBe(20);
   });
 
   it('filters by status, type, paused, tags, version and description, with the filters in the URL', async () => {
@@ -220,8 +226,8 @@ describe('the fleet as an administrator sees it', () => {
     await rowIds();
     // A card is a link to the filtered list.
     await page.locator('.card[data-count="group_type"]').click();
-    await expect.poll(() => new URL(page.url()).search).toBe('?type=group_type');
-    await expect.poll(rowIds).toEqual([runners.group1!.id, runners.group2!.id, runners.group3!.id]);
+    await eventually(() => new URL(page.url()).search).toBe('?type=group_type');
+    await eventually(rowIds).toEqual([runners.group1!.id, runners.group2!.id, runners.group3!.id]);
 
     // The form: every control has a label, and Tab walks them in order; Enter in a field applies.
     await page.getByRole('link', { name: 'Clear' }).click();
@@ -236,17 +242,17 @@ describe('the fleet as an administrator sees it', () => {
     }
     expect(focusOrder).toEqual(['Tags', 'Version prefix', 'Description contains']);
     await page.keyboard.press('Enter');
-    await expect.poll(() => new URL(page.url()).searchParams.toString()).toBe('type=project_type&status=offline&paused=true');
-    await expect.poll(rowIds).toEqual([runners.project2!.id]);
+    await eventually(() => new URL(page.url()).searchParams.toString()).toBe('type=project_type&status=offline&paused=true');
+    await eventually(rowIds).toEqual([runners.project2!.id]);
 
     // A bookmarked view opens as it was.
     await page.goto(`${t.url}/admin/runners?tag_list=docker&version_prefix=17.11`);
-    await expect.poll(rowIds).toEqual([runners.online3!.id, runners.online4!.id]);
+    await eventually(rowIds).toEqual([runners.online3!.id, runners.online4!.id]);
     expect(await page.getByLabel('Tags').inputValue()).toBe('docker');
     expect(await page.getByLabel('Version prefix').inputValue()).toBe('17.11');
 
     await page.goto(`${t.url}/admin/runners?search=OLD-VM`);
-    await expect.poll(async () => (await rowIds()).length).toBe(6);
+    await eventually(async () => (await rowIds()).length).toBe(6);
     expect(await page.locator('#list-total').innerText()).toBe('(6)');
     await shot('filtered');
   });
@@ -256,7 +262,7 @@ describe('the fleet as an administrator sees it', () => {
     await signIn();
     const id = runners.online1!.id;
     await page.locator(`tr[data-runner-id="${id}"] a`).first().click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe(`/admin/runners/${id}`);
+    await eventually(() => new URL(page.url()).pathname).toBe(`/admin/runners/${id}`);
     await page.getByRole('heading', { name: `Runner #${id}` }).waitFor();
 
     // Every field of GET /runners/:id is shown.
@@ -292,7 +298,7 @@ describe('the fleet as an administrator sees it', () => {
 
     await page.getByLabel('Maximum job timeout (seconds)').fill('60');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await expect.poll(() => page.locator('form.edit [role="alert"]').innerText()).toBe('maximum_timeout needs to be at least 10 minutes');
+    await eventually(() => page.locator('form.edit [role="alert"]').innerText()).toBe('maximum_timeout needs to be at least 10 minutes');
     await shot('detail');
   });
 
@@ -340,7 +346,7 @@ describe('the fleet as an administrator sees it', () => {
   });
 });
 
-describe('what a user who is not an administrator sees', () => {
+describe('what a user who is not an administrator sees', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('reads /runners, not /runners/all, and sees only the runners of the projects they maintain', async () => {
     const { user, token } = await t.fx.user({ username: 'maintainer-mia' });
     await t.fx.projectMember(project, user, 40);
@@ -356,7 +362,7 @@ describe('what a user who is not an administrator sees', () => {
   });
 });
 
-describe('the token', () => {
+describe('the token', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('never appears in a URL the page requested, and every API request carries it as PRIVATE-TOKEN', async () => {
     // Runs last: `requests` holds everything the tests above did.
     const apiRequests = requests.filter((r) => new URL(r.url).pathname.startsWith('/api/v4/'));

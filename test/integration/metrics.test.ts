@@ -154,27 +154,27 @@ describe('values that move with what the server does', () => {
   });
 
   it('reports runners by type and status, managers by version and unfinished jobs from a cached snapshot', async () => {
-    // The fixtures of beforeAll plus what earlier tests added; count the truth from the database.
-    const expected = async () => {
-      const runners = await t.ctx.prisma.runner.findMany();
-      return runners.length;
-    };
-    const total = (s: Samples) => [...s.entries()].filter(([k]) => k.startsWith('runners_api_runners{')).reduce((sum, [, v]) => sum + v, 0);
-    await expect.poll(async () => total(await scrape()), { timeout: 5_000, interval: 100 }).toBe(await expected());
-
-    const s = await scrape();
     // beforeAll: online instance runner, paused instance runner last seen 3 h ago, a group runner never
-    // contacted, a project runner created 10 days ago and never contacted (stale).
-    expect(sample(s, 'runners_api_runners', { runner_type: 'instance_type', status: 'offline', paused: 'true' })).toBe(1);
-    expect(sample(s, 'runners_api_runners', { runner_type: 'group_type', status: 'never_contacted', paused: 'false' })).toBe(1);
-    expect(sample(s, 'runners_api_runners', { runner_type: 'project_type', status: 'stale', paused: 'false' })).toBe(1);
-    expect(sample(s, 'runners_api_runner_managers', { version: '17.5.1' })).toBe(1);
-    expect(sample(s, 'runners_api_jobs', { status: 'running' })).toBe(1);
+    // contacted, a project runner created 10 days ago and never contacted (stale); the earlier tests added an
+    // instance runner and a project runner whose polls reported 17.5.1 and took a job. The snapshot a scrape
+    // answers from may predate those polls, so wait for one that has them all.
+    const total = (s: Samples) => [...s.entries()].filter(([k]) => k.startsWith('runners_api_runners{')).reduce((sum, [, v]) => sum + v, 0);
+    const view = (s: Samples) => ({
+      runners: total(s),
+      pausedOffline: sample(s, 'runners_api_runners', { runner_type: 'instance_type', status: 'offline', paused: 'true' }),
+      groupNeverContacted: sample(s, 'runners_api_runners', { runner_type: 'group_type', status: 'never_contacted', paused: 'false' }),
+      projectStale: sample(s, 'runners_api_runners', { runner_type: 'project_type', status: 'stale', paused: 'false' }),
+      managersOn1751: sample(s, 'runners_api_runner_managers', { version: '17.5.1' }),
+      runningJobs: sample(s, 'runners_api_jobs', { status: 'running' }),
+    });
+    await expect
+      .poll(async () => view(await scrape()), { timeout: 20_000, interval: 100 })
+      .toEqual({ runners: 6, pausedOffline: 1, groupNeverContacted: 1, projectStale: 1, managersOn1751: 1, runningJobs: 1 });
 
-    // A new runner shows within one refresh interval, not at once: scrapes do not count the fleet.
+    // A new runner shows once a scrape finds the snapshot older than the refresh interval and refreshes it.
     await t.fx.runner({ type: 'group_type', group, contactedAt: new Date() });
     await expect
-      .poll(async () => sample(await scrape(), 'runners_api_runners', { runner_type: 'group_type', status: 'online', paused: 'false' }), { timeout: 5_000, interval: 100 })
+      .poll(async () => sample(await scrape(), 'runners_api_runners', { runner_type: 'group_type', status: 'online', paused: 'false' }), { timeout: 20_000, interval: 100 })
       .toBe(1);
     expect(sample(await scrape(), 'runners_api_fleet_snapshot_age_seconds')).toBeLessThan(5);
   });

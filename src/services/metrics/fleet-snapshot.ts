@@ -35,25 +35,24 @@ const MAX_VERSIONS = 50;
 export async function takeFleetSnapshot(ctx: AppContext, now = Date.now()): Promise<FleetSnapshot> {
   const online = new Date(now - ONLINE_CONTACT_TIMEOUT_MS);
   const stale = new Date(now - STALE_TIMEOUT_MS);
-  const [runners, managers, jobs] = await Promise.all([
-    ctx.pool.query<{ runner_type: number; status: string; paused: boolean; count: number }>(
-      `SELECT runner_type,
-              CASE WHEN greatest(created_at, contacted_at) <= $2 THEN 'stale'
-                   WHEN contacted_at IS NULL THEN 'never_contacted'
-                   WHEN contacted_at > $1 THEN 'online'
-                   ELSE 'offline' END AS status,
-              NOT active AS paused, count(*)::int AS count
-         FROM runners GROUP BY 1, 2, 3`,
-      [online, stale],
-    ),
-    ctx.pool.query<{ version: string; count: number }>(
-      `SELECT coalesce(version, '') AS version, count(*)::int AS count FROM runner_managers GROUP BY 1 ORDER BY 2 DESC, 1`,
-    ),
-    ctx.pool.query<{ status: string; count: number }>(
-      `SELECT status, count(*)::int AS count FROM jobs WHERE status = ANY($1) GROUP BY 1`,
-      [UNFINISHED_JOB_STATUSES],
-    ),
-  ]);
+  // One statement at a time: the snapshot holds at most one of the pool's connections.
+  const runners = await ctx.pool.query<{ runner_type: number; status: string; paused: boolean; count: number }>(
+    `SELECT runner_type,
+            CASE WHEN greatest(created_at, contacted_at) <= $2 THEN 'stale'
+                 WHEN contacted_at IS NULL THEN 'never_contacted'
+                 WHEN contacted_at > $1 THEN 'online'
+                 ELSE 'offline' END AS status,
+            NOT active AS paused, count(*)::int AS count
+       FROM runners GROUP BY 1, 2, 3`,
+    [online, stale],
+  );
+  const managers = await ctx.pool.query<{ version: string; count: number }>(
+    `SELECT coalesce(version, '') AS version, count(*)::int AS count FROM runner_managers GROUP BY 1 ORDER BY 2 DESC, 1`,
+  );
+  const jobs = await ctx.pool.query<{ status: string; count: number }>(
+    `SELECT status, count(*)::int AS count FROM jobs WHERE status = ANY($1) GROUP BY 1`,
+    [UNFINISHED_JOB_STATUSES],
+  );
   const managersByVersion = managers.rows.slice(0, MAX_VERSIONS);
   const rest = managers.rows.slice(MAX_VERSIONS).reduce((sum, r) => sum + r.count, 0);
   if (rest > 0) managersByVersion.push({ version: 'other', count: rest });
