@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import { redactUrl } from './redact-url.js';
 
 // Tokens travel in headers, in the query string (private_token, token) and
 // in bodies. Request logs carry only method, a scrubbed URL and the
 // non-secret headers; bodies are never logged.
 
-const SECRET_QUERY_KEYS = /([?&](?:private_token|token|job_token|access_token|sudo)=)[^&]*/gi;
-
-export const scrubUrl = (url: string) => url.replace(SECRET_QUERY_KEYS, '$1[REDACTED]');
+/** The URL with credentials in its query redacted by parsed key (redact-url.ts). */
+export const scrubUrl = (url: string) => redactUrl(url);
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {
