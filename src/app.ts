@@ -11,6 +11,7 @@ import errorHandler from './plugins/error-handler.js';
 import auth from './plugins/auth.js';
 import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
+import { checkResponses } from './lib/route-contract/response-check.js';
 import { registerRoutes } from './routes/index.js';
 import { startRunnerCache } from './services/runner-cache/runner-cache.js';
 
@@ -29,6 +30,8 @@ export interface BuildAppOptions {
   loggerStream?: NodeJS.WritableStream;
   /** Registered after the routes, behind the same hooks; tests use it for probe routes. */
   extraPlugins?: FastifyPluginAsync[];
+  /** Check every response against its route contract (src/lib/route-contract/response-check.ts); the test apps turn it on. */
+  checkResponses?: boolean;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -71,6 +74,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(rateLimit);
     await app.register(auth);
     await app.register(routeTable);
+    if (opts.checkResponses) checkResponses(app);
     await registerRoutes(app);
     for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   } catch (err) {

@@ -44,6 +44,8 @@ export async function createTestApp(
     logger: env.LOG_LEVEL ? undefined : false,
     extraPlugins: opts.extraPlugins,
     loggerStream: opts.loggerStream,
+    // Every response the integration suite sees must match its route contract.
+    checkResponses: true,
   });
   await app.ready();
   const ctx = app.ctx;
@@ -78,7 +80,7 @@ export async function createPeerApp(t: TestApp, env: Record<string, string> = {}
   const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
   const db = connectDatabase(t.dbUrl, { max: 5 });
   const boot = await bootstrap(db, config);
-  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false });
+  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false, checkResponses: true });
   await app.ready();
   const ctx = app.ctx;
   const api: TestApp['api'] = ({ token, headers, ...rest }) =>
