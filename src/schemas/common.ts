@@ -39,7 +39,8 @@ export function grapeMeta(schema: z.ZodType): GrapeMeta | undefined {
     if (meta?.grape) return meta as GrapeMeta;
     const def = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
     cur = (def.innerType ?? def.in ?? def.schema) as z.ZodType | undefined;
-    if (def.type === 'pipe' && z.globalRegistry.get(def.out as z.ZodType)) cur = def.out as z.ZodType;
+    // A preprocess step (a pipe from a transform) describes nothing: follow its output.
+    if (def.type === 'pipe' && (def.in as { _zod: { def: { type: string } } })._zod.def.type === 'transform') cur = def.out as z.ZodType;
   }
   return undefined;
 }

@@ -33,6 +33,8 @@ function grapeMetaOf(schema: z.ZodType): GrapeMeta | undefined {
     if (meta?.grape) return meta as GrapeMeta;
     const def = defOf(cur);
     cur = (def.innerType ?? def.in ?? def.schema) as z.ZodType | undefined;
+    // A preprocess step (a pipe from a transform) describes nothing: follow its output.
+    if (def.type === 'pipe' && defOf(def.in as z.ZodType).type === 'transform') cur = def.out as z.ZodType;
   }
   return undefined;
 }

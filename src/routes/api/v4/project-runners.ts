@@ -56,7 +56,7 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
     app,
     {
       method: 'DELETE', path: '/projects/:id/runners/:runner_id', summary: 'Unassign a runner from a project', tags, auth: 'user',
-      pathParams: namespacedIdPath, params: declareParams(runnerIdOfProjectShape),
+      pathParams: { ...namespacedIdPath, ...runnerIdOfProjectShape },
       before: (request, { id }) => findProject(request, id),
       responses: { 204: { description: 'Unassigned' } },
     },
