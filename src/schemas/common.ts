@@ -150,6 +150,8 @@ export const glHash = () =>
 
 /** `:id` of /projects/:id and /groups/:id: a numeric id or a (URL-decoded) full path. */
 export type NamespacedId = { id: number } | { fullPath: string };
+/** The `:id` as GitLab repeats it in Link URLs: the number or the full path. */
+export const namespacedIdText = (id: NamespacedId): string => ('id' in id ? String(id.id) : id.fullPath);
 export const glNamespacedId = () =>
   typed(z.preprocess((raw) => last(raw), z.string({ error: INVALID }).min(1, { error: INVALID })), { grape: 'NamespacedId' }).transform((s, ctx): NamespacedId => {
     if (/^-?\d+$/.test(s)) {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { defineRoute } from '../../../lib/route-contract/index.js';
 import { paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
+import { namespacedIdText } from '../../../schemas/common.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import * as res from '../../../schemas/responses.js';
 import { groupRunnerListParams, namespacedIdPath } from '../../../schemas/runners.js';
@@ -31,9 +32,9 @@ export default async function groupRunnerRoutes(app: FastifyInstance) {
       responses: { 200: { description: 'Runners', schema: res.runnerList } },
     },
     async (input, request, reply, group) => {
-      const { id: _id, ...query } = input;
+      const { id, ...query } = input;
       const source = groupRunnersSource(ctx, group, query);
-      const runners = await paginate(request, reply, query, { ...query, id: (request.params as { id: string }).id }, source, { externalUrl });
+      const runners = await paginate(request, reply, query, { ...query, id: namespacedIdText(id) }, source, { externalUrl });
       return presentRunnerItems(runners, presentOptions(request, externalUrl));
     },
   );

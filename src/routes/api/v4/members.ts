@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { defineRoute } from '../../../lib/route-contract/index.js';
 import { baseUrl, paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
+import { namespacedIdText } from '../../../schemas/common.js';
 import { presentMember } from '../../../presenters/member.js';
 import { addMemberParams, listMembersParams, memberSourcePath } from '../../../schemas/members.js';
 import * as res from '../../../schemas/responses.js';
@@ -23,7 +24,7 @@ export default async function membersRoutes(app: FastifyInstance) {
         const actor = requireActor(request).user;
         const { id, ...query } = input;
         const { source, can } = await findMemberSource(ctx, actor, kind, id);
-        const params = { ...query, id: (request.params as { id: string }).id };
+        const params = { ...query, id: namespacedIdText(id) };
         const members = await paginate(request, reply, query, params, memberListSource(ctx, source, can, query), { externalUrl });
         const base = baseUrl(request, externalUrl);
         return members.map((m) => presentMember(m, base));

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { declareParams, defineRoute } from '../../../lib/route-contract/index.js';
 import { paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
+import { namespacedIdText } from '../../../schemas/common.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import * as res from '../../../schemas/responses.js';
 import { namespacedIdPath, runnerIdOfProjectShape, runnerListParams } from '../../../schemas/runners.js';
@@ -30,9 +31,9 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
       responses: { 200: { description: 'Runners', schema: res.runnerList } },
     },
     async (input, request, reply, { subject: project }) => {
-      const { id: _id, ...query } = input;
+      const { id, ...query } = input;
       const source = projectRunnersSource(ctx, project, query);
-      const runners = await paginate(request, reply, query, { ...query, id: (request.params as { id: string }).id }, source, { externalUrl });
+      const runners = await paginate(request, reply, query, { ...query, id: namespacedIdText(id) }, source, { externalUrl });
       return presentRunnerItems(runners, presentOptions(request, externalUrl));
     },
   );
