@@ -15,6 +15,7 @@ import auth from './plugins/auth.js';
 import rateLimit from './plugins/rate-limit.js';
 import routeTable from './plugins/route-table.js';
 import metrics from './plugins/metrics.js';
+import { checkResponses } from './lib/route-contract/response-check.js';
 import { registerRoutes } from './routes/index.js';
 import { startRunnerCache } from './services/runner-cache/runner-cache.js';
 import { setSessionConnectionConfig } from './db/session-connection.js';
@@ -38,6 +39,8 @@ export interface BuildAppOptions {
   databaseSupervisor?: AppContext['databaseSupervisor'];
   /** Registered after the routes, behind the same hooks; tests use it for probe routes. */
   extraPlugins?: FastifyPluginAsync[];
+  /** Check every response against its route contract (src/lib/route-contract/response-check.ts); the test apps turn it on. */
+  checkResponses?: boolean;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -107,6 +110,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await app.register(auth);
     await app.register(routeTable);
     await app.register(metrics);
+    if (opts.checkResponses) checkResponses(app);
     await registerRoutes(app);
     for (const plugin of opts.extraPlugins ?? []) await app.register(plugin);
   } catch (err) {

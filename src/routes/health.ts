@@ -1,31 +1,37 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { defineRoute } from '../lib/route-contract/index.js';
 
 const READINESS_TIMEOUT_MS = 3_000;
 
-// Probes answer without credentials. Liveness touches nothing; readiness asks
-// the database on a connection of its own (src/db/probe.ts), so a full pool
-// never makes a working instance look dead.
+const tags = ['health'];
+const probe = z.looseObject({ status: z.string() });
+
 export default async function healthRoutes(app: FastifyInstance) {
-  const cfg = { auth: 'none' as const };
-  app.get('/-/health', { config: cfg }, async (_req, reply) => reply.type('text/plain').send('GitLab OK'));
-  // Liveness: can this process serve, or recover by itself? A database
-  // outage is not a reason to restart the server (its pools reconnect, and
-  // the supervisor restarts an embedded postmaster), so liveness stays 200
-  // through it; only an embedded PostgreSQL the supervisor has given up on
-  // restarting makes it 503, so that a process supervisor restarts us.
-  app.get('/-/liveness', { config: cfg }, async (_req, reply) => {
-    const supervisor = app.ctx.databaseSupervisor?.state();
-    if (supervisor === 'failed') {
-      return reply.code(503).send({ status: 'failed', message: 'embedded PostgreSQL cannot be restarted' });
-    }
-    return { status: 'ok' };
-  });
-  app.get('/-/readiness', { config: cfg }, async (_req, reply) => {
-    try {
-      await app.ctx.probe.check(READINESS_TIMEOUT_MS);
-      return { status: 'ok', master_check: [{ status: 'ok' }] };
-    } catch {
-      return reply.code(503).send({ status: 'failed', master_check: [{ status: 'failed', message: 'database unreachable' }] });
-    }
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/-/health', summary: 'Health check', tags, auth: 'none', responses: { 200: { description: 'GitLab OK', contentType: 'text/plain', example: 'GitLab OK' } } },
+    async (_input, _req, reply) => reply.type('text/plain').send('GitLab OK'),
+  );
+  defineRoute(
+    app,
+    { method: 'GET', path: '/-/liveness', summary: 'Liveness probe', tags, auth: 'none', responses: { 200: { description: 'Alive', schema: probe } } },
+    async () => ({ status: 'ok' }),
+  );
+  defineRoute(
+    app,
+    {
+      method: 'GET', path: '/-/readiness', summary: 'Readiness probe (database reachable)', tags, auth: 'none',
+      responses: { 200: { description: 'Ready', schema: probe }, 503: { description: 'The database is unreachable', schema: probe } },
+    },
+    async (_input, _req, reply) => {
+      try {
+        // A connection of its own (src/db/probe.ts): a full pool never makes a working instance look dead.
+        await app.ctx.probe.check(READINESS_TIMEOUT_MS);
+        return { status: 'ok', master_check: [{ status: 'ok' }] };
+      } catch {
+        return reply.code(503).send({ status: 'failed', master_check: [{ status: 'failed', message: 'database unreachable' }] });
+      }
+    },
+  );
 }

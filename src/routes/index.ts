@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import healthRoutes from './health.js';
 import dashboardRoutes from './admin/dashboard.js';
+import docsRoutes from './docs.js';
 import versionRoutes from './api/v4/version.js';
 import runnerRegistrationRoutes from './api/v4/runner-registration.js';
 import runnerRoutes from './api/v4/runners.js';
@@ -26,5 +27,6 @@ const apiV4 = [versionRoutes, runnerRegistrationRoutes, runnerRoutes, projectRun
 export async function registerRoutes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);
   await app.register(dashboardRoutes);
+  await app.register(docsRoutes);
   for (const plugin of apiV4) await app.register(plugin, { prefix: '/api/v4' });
 }

@@ -50,6 +50,8 @@ export async function createTestApp(
     logger: env.LOG_LEVEL ? undefined : false,
     extraPlugins: opts.extraPlugins,
     loggerStream: opts.loggerStream,
+    // Every response the integration suite sees must match its route contract.
+    checkResponses: true,
   });
   await app.ready();
   const ctx = app.ctx;
@@ -85,7 +87,7 @@ export async function createPeerApp(t: TestApp, env: Record<string, string> = {}
   const via = poolerFor(t.dbUrl);
   const db = connectDatabase(via.url, { max: 5, directUrl: via.directUrl });
   const boot = await bootstrap(db, config);
-  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false });
+  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false, checkResponses: true });
   await app.ready();
   const ctx = app.ctx;
   const api: TestApp['api'] = ({ token, headers, ...rest }) =>
