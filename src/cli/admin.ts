@@ -53,10 +53,12 @@ const OPTIONS = {
   'version-prefix': { type: 'string' },
 } as const;
 
+const parseOptions = (argv: string[]) => parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let parsed;
+  let parsed: ReturnType<typeof parseOptions>;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseOptions(argv);
   } catch (e) {
     return { code: 2, out: '', err: `${(e as Error).message}\n\n${HELP}` };
   }

@@ -8,7 +8,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { SecretBox } from '../lib/tokens.js';
 import { atLeastOneOf, parseInput } from '../schemas/common.js';
 import { CLEANUP_FILTER_KEYS, runnerCleanupBody } from '../schemas/runner-cleanup.js';
-import { createPersonalAccessTokenBody } from '../schemas/users.js';
+import { createPersonalAccessTokenParams } from '../schemas/users.js';
+import { DatabaseAvailability } from '../db/availability.js';
+import { paramError } from '../lib/errors.js';
 import { UNAUTHENTICATED_AUTHOR_ID, withAuditOrigin } from '../services/audit/audit-context.js';
 import { cleanupRunners, type CleanupResult } from '../services/runners/runner-cleanup-service.js';
 import { RUNNER_TYPE_NAMES, runnerStatus } from '../services/runners/runner-core.js';
@@ -40,10 +42,17 @@ async function withContext<T>(config: Config, fn: (ctx: AppContext, db: Database
       prisma: db.prisma,
       pool: db.pool,
       preparedPool: db.preparedPool,
+      session: db.session,
+      probe: db.probe,
       secrets: new SecretBox(boot.secretKey),
       log: pino({ level: 'silent' }) as unknown as FastifyBaseLogger,
+      availability: new DatabaseAvailability(db.pool),
     };
-    return await withAuditOrigin({ author: CLI_AUTHOR, ipAddress: null }, () => fn(ctx, db!, where));
+    try {
+      return await withAuditOrigin({ author: CLI_AUTHOR, ipAddress: null }, () => fn(ctx, db!, where));
+    } finally {
+      ctx.availability.close();
+    }
   } finally {
     await db?.close().catch(() => undefined);
     await where.close();
@@ -53,7 +62,10 @@ async function withContext<T>(config: Config, fn: (ctx: AppContext, db: Database
 export async function tokenCreate(config: Config, opts: { user?: string; scopes?: string; expiresAt?: string; name?: string }): Promise<CommandResult> {
   if (!opts.user) throw new UsageError('--user is required');
   if (!opts.scopes) throw new UsageError('--scopes is required (e.g. --scopes api,sudo)');
-  const input = parseInput(createPersonalAccessTokenBody, { name: opts.name ?? 'admin CLI token', scopes: opts.scopes, expires_at: opts.expiresAt });
+  const parsed = createPersonalAccessTokenParams.run({ name: opts.name ?? 'admin CLI token', scopes: opts.scopes, expires_at: opts.expiresAt });
+  // The endpoint's messages, in its words.
+  if (!parsed.ok) throw paramError(parsed.messages.join(', '));
+  const input = parsed.value;
   return withContext(config, async (ctx) => {
     const user = await ctx.prisma.user.findFirst({ where: /^\d+$/.test(opts.user!) ? { id: Number(opts.user) } : { username: opts.user! } });
     if (!user) throw new UsageError(`no user "${opts.user}"`);

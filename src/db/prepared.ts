@@ -61,3 +61,8 @@ export function queryPreparedArrays<R extends unknown[]>(
 ): Promise<pg.QueryArrayResult<R>> {
   return poolFor(ctx, q).query<R>({ name: nameFor(q.text), text: q.text, values: q.values, rowMode: 'array' });
 }
+
+/** queryPrepared on a connection the caller holds (a transaction's), planned per execution like the statements of ctx.pool. */
+export function queryPreparedOn<R extends pg.QueryResultRow>(client: pg.PoolClient, q: PreparedQuery): Promise<pg.QueryResult<R>> {
+  return client.query<R>({ name: nameFor(q.text), text: q.text, values: q.values });
+}

@@ -1,16 +1,23 @@
+import cluster from 'node:cluster';
+import os from 'node:os';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import { redactUrl } from './redact-url.js';
 
 // Tokens travel in headers, in the query string (private_token, token) and
 // in bodies. Request logs carry only method, a scrubbed URL and the
 // non-secret headers; bodies are never logged.
 
-const SECRET_QUERY_KEYS = /([?&](?:private_token|token|job_token|access_token|sudo)=)[^&]*/gi;
+/** The URL with credentials in its query redacted by parsed key (redact-url.ts). */
+export const scrubUrl = (url: string) => redactUrl(url);
 
-export const scrubUrl = (url: string) => url.replace(SECRET_QUERY_KEYS, '$1[REDACTED]');
+/** With WORKERS > 1, a worker's number (1…WORKERS, kept by its replacement) for its log lines (src/cluster.ts). */
+export const workerSlot = (): number | undefined => (cluster.isWorker ? Number(process.env.WORKER_SLOT) || cluster.worker?.id : undefined);
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  const worker = workerSlot();
   return {
     level,
+    ...(worker === undefined ? {} : { base: { pid: process.pid, hostname: os.hostname(), worker } }),
     redact: {
       paths: [
         'req.headers["private-token"]',

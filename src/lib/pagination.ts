@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PageParams } from '../schemas/common.js';
 import { paramError } from './errors.js';
 
-// GitLab's offset pagination (runners-api.md §0.5), in one helper: headers,
+// GitLab's offset pagination (docs.gitlab.com/api/rest/#pagination), in one helper: headers,
 // a Link whose URLs carry every parameter, and counts capped at 10,000.
 
 export const COUNT_LIMIT = 10_000;
@@ -73,8 +73,9 @@ export class ShortLivedCache<T> {
 
 export function baseUrl(request: FastifyRequest, externalUrl?: string): string {
   if (externalUrl) return externalUrl.replace(/\/+$/, '');
-  const proto = (request.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() || request.protocol;
-  const host = request.headers.host ?? `${request.hostname}`;
+  // Forwarded scheme and host only from a trusted proxy (TRUSTED_PROXIES, app.ts).
+  const proto = request.protocol;
+  const host = request.host;
   return `${proto}://${host}`;
 }
 

@@ -2,14 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, apiError, forbidden, unauthorized } from '../lib/errors.js';
 import type { User } from '../generated/prisma/client.js';
+import type { Scope } from '../domain/scopes.js';
 import { authenticatePersonalAccessToken, findUserByIdOrUsername } from '../services/users/user-service.js';
 
-// The one authentication hook for user-facing routes (runners-api.md §0.1-0.2).
+// The one authentication hook for user-facing routes (docs.gitlab.com/api/rest/authentication).
 // A route says in its config whether it needs a user (`auth`, default
 // 'required') and which scopes beyond `api`/`read_api` it accepts.
 
-export type Scope = 'api' | 'read_api' | 'read_user' | 'manage_runner' | 'create_runner' | 'sudo';
-export const ALL_SCOPES: Scope[] = ['api', 'read_api', 'read_user', 'manage_runner', 'create_runner', 'sudo'];
+// The auth hook's vocabulary; defined in the domain so that services and schemas need not import this plugin.
+export { ALL_SCOPES, type Scope } from '../domain/scopes.js';
 
 export interface Actor {
   user: User;

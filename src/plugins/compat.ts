@@ -1,17 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
-import qs from 'qs';
+import { invalidEncoding, isBadlyEncoded, jsonText, markBadlyEncoded, parseJsonBody, parseUrlEncoded, strictUtf8 } from '../lib/route-contract/raw-input.js';
 
-// Everything real GitLab clients need from the HTTP edge (spec/clients.md §0),
+export { parseJsonBody };
+
+// Everything real GitLab clients need from the HTTP edge (test/integration/edge-rules.test.ts),
 // in one place: query arrays in three spellings, empty JSON bodies, form and
 // multipart bodies parsed like Rack does, exact `application/json`, and
 // X-Request-Id echoed.
 
-export const QS_OPTIONS: qs.IParseOptions = { depth: 3, arrayLimit: 1000, parameterLimit: 2000, allowDots: false };
+export { QS_OPTIONS } from '../lib/route-contract/raw-input.js';
 
-export const parseQuery = (str: string) => qs.parse(str, QS_OPTIONS) as Record<string, unknown>;
+/** The query string as raw parameters: repeated plain keys remembered, bad encodings marked (raw-input.ts). */
+export const parseQuery = (str: string) => parseUrlEncoded(str);
+
 
 /**
  * A client's X-Request-Id as Rails' ActionDispatch::RequestId keeps it: only
@@ -25,44 +28,38 @@ export function requestIdFrom(header: string | string[] | undefined): string | u
   return clean === '' ? undefined : clean;
 }
 
-/**
- * A JSON body as the server reads it: empty is `{}`, lone surrogates become
- * U+FFFD, anything unparsable is a 400 "Invalid JSON body".
- */
-export function parseJsonBody(body: string): unknown {
-  const text = body.trim();
-  if (text === '') return {};
-  try {
-    const parsed = JSON.parse(text);
-    return LONE_SURROGATE_ESCAPE.test(text) ? wellFormed(parsed) : parsed;
-  } catch {
-    throw Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'GL_INVALID_JSON' });
-  }
-}
-
 async function compat(app: FastifyInstance) {
   // python-gitlab sends `Content-Type: application/json` with an empty body on
   // DELETE and bodiless POST; Fastify's own parser would answer 400.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     let parsed: unknown;
     try {
-      parsed = parseJsonBody(body as string);
+      parsed = parseJsonBody(jsonText(body as Buffer));
     } catch (err) {
       return done(err as Error, undefined);
     }
     done(null, parsed);
   });
-  await app.register(formbody, { parser: (str) => parseQuery(str) });
-  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 5, fields: 2000 } });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) => {
+    const text = strictUtf8(body as Buffer);
+    if (text === undefined) return done(invalidEncoding('request body'), undefined);
+    done(null, parseUrlEncoded(text));
+  });
+  // Fields are read as bytes (latin1 maps each byte to one code unit) so that
+  // invalid UTF-8 in a field can be told from a real U+FFFD.
+  await app.register(multipart, { limits: { fileSize: 1024 * 1024, files: 5, fields: 2000 }, defCharset: 'latin1' });
   // The job log arrives as raw bytes (PATCH /jobs/:id/trace).
   app.addContentTypeParser(['text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // Hooks on every request are callback-style: an async hook costs a
   // promise per request even when it has nothing to do (the poll path).
   app.addHook('preValidation', (request, _reply, done) => {
+    if (isBadlyEncoded(request.query)) return done(invalidEncoding('query string'));
+    if (isBadlyEncoded(request.body)) return done(invalidEncoding('request body'));
     if (!request.isMultipart()) return done();
     multipartToObject(request).then((body) => {
+      if (isBadlyEncoded(body)) return done(invalidEncoding('request body'));
       request.body = body;
       done();
     }, done);
@@ -98,36 +95,22 @@ async function compat(app: FastifyInstance) {
  */
 async function multipartToObject(request: FastifyRequest): Promise<Record<string, unknown>> {
   const search = new URLSearchParams();
+  let bad = false;
   try {
     for await (const part of request.parts()) {
-      if (part.type === 'field') search.append(part.fieldname, String(part.value));
-      else await part.toBuffer();
+      if (part.type === 'field') {
+        const value = strictUtf8(Buffer.from(String(part.value), 'latin1'));
+        if (value === undefined) bad = true;
+        search.append(part.fieldname, value ?? '');
+      } else await part.toBuffer();
     }
   } catch (err) {
     if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err;
     throw Object.assign(new Error('Invalid multipart body'), { statusCode: 400, code: 'GL_INVALID_MULTIPART' });
   }
-  return parseQuery(search.toString());
+  const body = parseUrlEncoded(search.toString());
+  return bad ? markBadlyEncoded(body) : body;
 }
 
-/** A `\uD800`-`\uDFFF` escape: JSON may spell a lone surrogate, which no UTF-8 text can hold. */
-const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const toWellFormed = (s: string) => s.replace(LONE_SURROGATE, '\uFFFD');
-
-/**
- * Lone surrogates in keys and strings become U+FFFD, as invalid UTF-8 bytes
- * in a body already do: the database driver and Prisma's engine would choke
- * on them (a 500). Only bodies that spell a surrogate escape are walked.
- */
-function wellFormed(value: unknown): unknown {
-  if (typeof value === 'string') return toWellFormed(value);
-  if (Array.isArray(value)) return value.map(wellFormed);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toWellFormed(k), wellFormed(v)]));
-  }
-  return value;
-}
 
 export default fp(compat, { name: 'compat' });

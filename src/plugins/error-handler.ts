@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../lib/errors.js';
+import { RETRY_AFTER_SECONDS } from '../db/availability.js';
+import { lingerOnClose } from '../lib/lingering-close.js';
 
 // The one place that turns anything thrown into GitLab's error shapes.
 // Nothing a client can cause should surface as a 500.
@@ -34,8 +36,17 @@ async function errorHandler(app: FastifyInstance) {
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).headers(error.headers).send(error.body);
     }
+    // Database down, restarting, out of disk or connections: the request
+    // may be retried, nothing was half-written (each write is one
+    // transaction), and it is not the server's bug.
+    if (error.statusCode === undefined && app.ctx.availability.report(error)) {
+      request.log.warn({ err: { message: error.message, code: error.code } }, 'database unavailable');
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ message: '503 Service Unavailable' });
+    }
     const status = error.statusCode ?? 500;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      // The rest of the body may still be on its way: drain it after answering.
+      lingerOnClose(request.raw);
       return reply.code(413).send({ message: '413 Request Entity Too Large' });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
@@ -52,6 +63,16 @@ async function errorHandler(app: FastifyInstance) {
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ message: '500 Internal Server Error' });
+  });
+
+  // While the database is known to be down, API requests fail at once
+  // rather than each waiting for a connection that will be refused.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!app.ctx.availability.up && request.url.startsWith('/api/')) {
+      reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ message: '503 Service Unavailable' });
+      return;
+    }
+    done();
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { AnyContract } from '../lib/route-contract/index.js';
 import type { Scope } from './auth.js';
 
 // Every route the app serves, as registered: the security suites generate
@@ -17,6 +18,8 @@ export interface RouteEntry {
   scopes: Scope[];
   /** Route-level body limit, when it differs from the server's. */
   bodyLimit?: number;
+  /** The route's declared contract (every route of this app has one; see docs/routes.md). */
+  contract?: AnyContract;
 }
 
 declare module 'fastify' {
@@ -29,7 +32,7 @@ async function routeTable(app: FastifyInstance) {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
-    const config = (route.config ?? {}) as { auth?: RouteEntry['auth']; scopes?: Scope[] };
+    const config = (route.config ?? {}) as { auth?: RouteEntry['auth']; scopes?: Scope[]; contract?: AnyContract };
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
       // Fastify adds a HEAD twin after every GET route; it is not one of ours.
       if (method === 'HEAD' && table.some((r) => r.method === 'GET' && r.url === route.url)) continue;
@@ -40,6 +43,7 @@ async function routeTable(app: FastifyInstance) {
         auth: config.auth ?? 'required',
         scopes: [...(config.scopes ?? [])],
         ...(route.bodyLimit !== undefined ? { bodyLimit: route.bodyLimit } : {}),
+        ...(config.contract ? { contract: config.contract } : {}),
       });
     }
   });

@@ -13,7 +13,7 @@ export interface InstanceFacts {
   allowRunnerRegistrationToken: boolean;
 }
 
-/** GlobalPolicy + ApplicationSettingPolicy (runners-api.md §3). Admin mode is off: admins are always admins. */
+/** GlobalPolicy + ApplicationSettingPolicy (GitLab's app/policies). Admin mode is off: admins are always admins. */
 export function instanceAbilities(actor: PolicyActor | null, facts: InstanceFacts): Set<InstanceAbility> {
   const can = new Set<InstanceAbility>();
   if (!actor?.admin) return can;

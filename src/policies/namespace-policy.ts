@@ -1,7 +1,7 @@
 import { AccessLevel, type PolicyActor, type Visibility } from './access-levels.js';
 
 // GroupPolicy / ProjectPolicy, reduced to what the Runners API needs
-// (runners-api.md §3 "Namespace abilities") plus the fixture endpoints.
+// (GitLab's app/policies/namespace_policy.rb, project_policy.rb) plus the fixture endpoints.
 
 export type NamespaceAbility =
   | 'read'
@@ -17,6 +17,7 @@ export type NamespaceAbility =
   | 'create_project'
   | 'create_pipeline'
   | 'read_jobs'
+  | 'update_build' // cancel a job (Developer+, not archived)
   | 'admin_protected_branches';
 
 export interface GroupFacts {
@@ -89,7 +90,10 @@ export function projectAbilities(actor: PolicyActor | null, p: ProjectFacts): Se
   if (!actor) return can;
   const level = actor.admin ? AccessLevel.OWNER : p.accessLevel;
   if (level >= AccessLevel.REPORTER) can.add('read_jobs');
-  if (level >= AccessLevel.DEVELOPER && !p.archived) can.add('create_pipeline');
+  if (level >= AccessLevel.DEVELOPER && !p.archived) {
+    can.add('create_pipeline');
+    can.add('update_build');
+  }
   if (level >= AccessLevel.MAINTAINER) {
     can.add('read_runners');
     can.add('admin');

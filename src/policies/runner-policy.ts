@@ -1,6 +1,6 @@
 import { AccessLevel, type PolicyActor } from './access-levels.js';
 
-// Ci::RunnerPolicy and Ci::RunnerProjectPolicy (runners-api.md §3), as pure
+// Ci::RunnerPolicy and Ci::RunnerProjectPolicy (GitLab's app/policies), as pure
 // functions of facts the runner service loads.
 
 export type RunnerAbility = 'read_runner' | 'read_builds' | 'assign_runner' | 'update_runner' | 'delete_runner';

@@ -1,11 +1,11 @@
 import type { Job, Namespace, Pipeline, Project, Runner, User } from '../generated/prisma/client.js';
 import type { CiImage, CiService, CiVariable } from '../services/ci-config/ci-config-service.js';
 import type { JobOptions, PipelineConfig } from '../services/pipelines/pipeline-service.js';
-import { GITLAB_VERSION } from '../routes/api/v4/version.js';
+import { GITLAB_VERSION } from '../domain/gitlab-version.js';
 import { FAILURE_REASONS } from '../services/jobs/failure-reasons.js';
 
 // The 201 body of POST /jobs/request: API::Entities::Ci::JobRequest::Response
-// (runner-protocol.md §5), keys in GitLab's order. Every value has the JSON
+// (GitLab's lib/api/ci/runner.rb), keys in GitLab's order. Every value has the JSON
 // type the runner's Go structs expect (ids are numbers, variable values and
 // project_jobs_running_on_instance_runners_count are strings) and `run` is
 // never sent, since `"run": null` makes the runner drop the job silently.

@@ -4,7 +4,7 @@ import type { ProjectView } from './runner-details.js';
 import { iso, type PresentOptions } from './runner.js';
 import { presentUser } from './user.js';
 
-// Entities::Ci::JobBasicWithProject (runners-api.md §2.4), for
+// Entities::Ci::JobBasicWithProject (GitLab's lib/api/entities/ci/job_basic_with_project.rb), for
 // GET /runners/:id/jobs.
 
 /** Entities::Ci::PipelineBasic. */

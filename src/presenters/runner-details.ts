@@ -4,7 +4,7 @@ import { presentBasicGroup } from './group.js';
 import { presentBasicProjectDetails, type BasicProject, type BasicProjectDetailsEntity } from './project.js';
 import { iso, presentRunner, type PresentOptions, type RunnerEntityRow, type RunnerExtras } from './runner.js';
 
-// Entities::Ci::RunnerDetails (runners-api.md §2.2). The embedded project
+// Entities::Ci::RunnerDetails (GitLab's lib/api/entities/ci/runner_details.rb). The embedded project
 // and group shapes are the identity presenters' (project.ts, group.ts).
 
 /** A project plus what its entities need: the names of its namespace chain and the reader's rights. */

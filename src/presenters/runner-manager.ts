@@ -2,7 +2,7 @@ import type { RunnerManager } from '../generated/prisma/client.js';
 import { managerStatus } from '../services/runners/runner-core.js';
 import { iso } from './runner.js';
 
-/** Entities::Ci::RunnerManager (runners-api.md §2.3); `executing`: the manager runs a job right now. */
+/** Entities::Ci::RunnerManager (GitLab's lib/api/entities/ci/runner_manager.rb); `executing`: the manager runs a job right now. */
 export function presentRunnerManager(m: RunnerManager, executing: boolean, now: number) {
   return {
     id: m.id,

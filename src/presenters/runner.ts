@@ -4,7 +4,7 @@ import { baseUrl } from '../lib/pagination.js';
 import { presentUserBasic } from './user.js';
 import { isOnline, RUNNER_TYPE_NAMES, runnerStatus } from '../services/runners/runner-core.js';
 
-// Entities::Ci::Runner (runners-api.md §2.1): list items and the assign
+// Entities::Ci::Runner (GitLab's lib/api/entities/ci/runner.rb): list items and the assign
 // response. Keys in GitLab's order; everything per-user is decided by the
 // service and passed in.
 

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { declareParams } from '../lib/route-contract/index.js';
 import { glDateTime, glEnum, glInteger, glNamespacedId, glString, paginationParams } from './common.js';
 
 // GitLab's Audit Events API parameters (doc/api/audit_events.md), for the
@@ -16,13 +17,16 @@ const listShape = {
   ...paginationParams,
 };
 
-export const instanceAuditEventsQuery = z.object({
+const instanceListShape = {
   entity_type: glEnum(AUDIT_ENTITY_TYPES).optional(),
   entity_id: glInteger().optional(),
   ...listShape,
-});
-export const scopedAuditEventsQuery = z.object({ id: glNamespacedId(), ...listShape });
-export type AuditEventsQuery = z.output<typeof instanceAuditEventsQuery>;
+};
 
-export const auditEventIdParams = z.object({ audit_event_id: glInteger() });
-export const scopedAuditEventParams = z.object({ id: glNamespacedId(), audit_event_id: glInteger() });
+export const instanceAuditEventsParams = declareParams(instanceListShape);
+export const scopedAuditEventsParams = declareParams(listShape);
+export type AuditEventsQuery = z.output<z.ZodObject<typeof instanceListShape>>;
+
+export const auditEventIdPath = { audit_event_id: glInteger() };
+export const scopedAuditEventPath = { id: glNamespacedId(), audit_event_id: glInteger() };
+export const scopedAuditEventsPath = { id: glNamespacedId() };

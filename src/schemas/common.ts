@@ -1,24 +1,52 @@
 import { z } from 'zod';
-import { paramError } from '../lib/errors.js';
+import { lastOfRepeated } from '../lib/route-contract/raw-input.js';
+import { INVALID, NOT_VALID_VALUE } from '../lib/route-contract/validate.js';
 
-// Grape-compatible coercions. Every helper takes the *last* value when a
-// scalar parameter is repeated (Rack semantics), rejects what Grape rejects
-// with the messages Grape uses, and never lets a value through that
-// PostgreSQL would refuse (NUL bytes, integers beyond int4).
+export { atLeastOneOf, mutuallyExclusive, parseInput } from '../lib/route-contract/validate.js';
 
-// dry-types `params.bool` (runners-api.md §0.4): exactly these spellings, so
+// Grape-compatible types for route contracts (src/lib/route-contract). The
+// source matters (raw-input.ts): a query or form key repeated without `[]`
+// gives its last value to a scalar (Rack), while a JSON array or object, or a
+// `key[]` form array, given for a scalar is "<p> is invalid" (Grape). They
+// reject what Grape rejects with its messages, and never let through a value
+// PostgreSQL would refuse (NUL bytes, integers beyond int4). Each carries
+// its Grape type as metadata for the OpenAPI document and the hostile suite.
+
+// dry-types `params.bool` (GitLab's lib/api/validations/types): exactly these spellings, so
 // `TRUE` and `True` pass but `tRuE` or " true" are invalid, as in GitLab.
 const TRUE_WORDS = new Set(['true', 'True', 'TRUE', '1', 't', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
 const FALSE_WORDS = new Set(['false', 'False', 'FALSE', '0', 'f', 'F', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
 const INT4_MAX = 2_147_483_647;
 
-const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+const last = lastOfRepeated;
+/** An array or object given for a String: Grape cannot coerce it, so it is invalid before `values:` is checked. */
+const NOT_A_STRING = Symbol('not a string');
 
-/** A marker error message: `parseInput` renders it as "<param> is invalid". */
-const INVALID = 'is invalid';
+/** The Grape type of a declared parameter (metadata read by the OpenAPI generator and the hostile suite). */
+export type GrapeType = 'Integer' | 'String' | 'Boolean' | 'Array[String]' | 'Array[Integer]' | 'Hash' | 'Date' | 'DateTime' | 'Enum' | 'NamespacedId';
+export interface GrapeMeta {
+  grape: GrapeType;
+  values?: readonly (string | number)[];
+  /** Array[String] given as a comma-separated string (CommaSeparatedToArray). */
+  commaSeparated?: boolean;
+}
+const typed = <S extends z.ZodType>(schema: S, meta: GrapeMeta): S => schema.meta(meta as unknown as Record<string, unknown>) as S;
+/** The Grape metadata of a parameter schema, looking through optional/default/nullable/pipe wrappers. */
+export function grapeMeta(schema: z.ZodType): GrapeMeta | undefined {
+  let cur: z.ZodType | undefined = schema;
+  for (let depth = 0; cur && depth < 10; depth++) {
+    const meta = z.globalRegistry.get(cur) as Partial<GrapeMeta> | undefined;
+    if (meta?.grape) return meta as GrapeMeta;
+    const def = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    cur = (def.innerType ?? def.in ?? def.schema) as z.ZodType | undefined;
+    // A preprocess step (a pipe from a transform) describes nothing: follow its output.
+    if (def.type === 'pipe' && (def.in as { _zod: { def: { type: string } } })._zod.def.type === 'transform') cur = def.out as z.ZodType;
+  }
+  return undefined;
+}
 
 export const glBoolean = () =>
-  z.preprocess((raw) => {
+  typed(z.preprocess((raw) => {
     const v = last(raw);
     if (typeof v === 'boolean') return v;
     if (typeof v === 'number') return v === 1 ? true : v === 0 ? false : v;
@@ -27,17 +55,20 @@ export const glBoolean = () =>
       if (FALSE_WORDS.has(v)) return false;
     }
     return v;
-  }, z.boolean({ error: INVALID }));
+  }, z.boolean({ error: INVALID })), { grape: 'Boolean' });
 
 export const glInteger = (opts: { min?: number } = {}) =>
-  z.preprocess((raw) => {
-    const v = last(raw);
-    if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v.trim());
-    return v;
-  }, z.number({ error: INVALID }).int({ error: INVALID }).min(opts.min ?? -INT4_MAX - 1, { error: INVALID }).max(INT4_MAX, { error: INVALID }));
+  typed(
+    z.preprocess((raw) => {
+      const v = last(raw);
+      if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v.trim());
+      return v;
+    }, z.number({ error: INVALID }).int({ error: INVALID }).min(opts.min ?? -INT4_MAX - 1, { error: INVALID }).max(INT4_MAX, { error: INVALID })),
+    { grape: 'Integer' },
+  );
 
 export const glString = (opts: { max?: number } = {}) =>
-  z.preprocess(
+  typed(z.preprocess(
     (raw) => {
       const v = last(raw);
       if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -47,10 +78,18 @@ export const glString = (opts: { max?: number } = {}) =>
       .string({ error: INVALID })
       .max(opts.max ?? 1_000_000, { error: INVALID })
       .refine((s) => !s.includes('\u0000'), { error: INVALID }),
-  );
+  ), { grape: 'String' });
 
+/** `type: String, values: [...]`: a value Grape cannot read as a String is "is invalid", any other string outside the list "does not have a valid value". */
 export const glEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess((raw) => last(raw), z.enum(values, { error: 'does not have a valid value' }));
+  typed(
+    z.preprocess((raw) => {
+      const v = last(raw);
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+      return v !== null && typeof v === 'object' ? NOT_A_STRING : v;
+    }, z.enum(values, { error: (issue) => (issue.input === NOT_A_STRING ? INVALID : NOT_VALID_VALUE) })),
+    { grape: 'Enum', values },
+  );
 
 /**
  * Ruby's `str.split(',')`: empty segments are kept except trailing ones, so
@@ -63,14 +102,15 @@ function rubySplitComma(str: string): string[] {
 }
 
 /**
- * API::Validations::Types::CommaSeparatedToArray (runners-api.md §0.4):
+ * API::Validations::Types::CommaSeparatedToArray (GitLab's lib/api/validations/types):
  * a String → split(',').map(&:strip); an Array → each element `to_s`, split
  * and stripped, flattened (["a,b","c"] → [a,b,c]); null → []; anything else
- * (a number, an object) → []. Nested arrays or objects inside the array have
- * no sensible tag spelling and are "is invalid".
+ * (a number, an object) → []; with `strict`, anything else is "is invalid"
+ * instead. Nested arrays or objects inside the array have no sensible tag
+ * spelling and are "is invalid".
  */
-export const glStringArray = () =>
-  z.preprocess(
+export const glStringArray = (opts: { values?: readonly string[]; strict?: boolean } = {}) =>
+  typed(z.preprocess(
     (raw) => {
       const splitStrip = (s: string) => rubySplitComma(s).map((p) => p.trim());
       if (raw === undefined) return undefined;
@@ -84,15 +124,36 @@ export const glStringArray = () =>
         }
         return out;
       }
-      return [];
+      return opts.strict && raw !== null ? raw : [];
     },
-    z.array(z.string({ error: INVALID }).refine((s) => !s.includes('\u0000'), { error: INVALID }), { error: INVALID }),
+    z
+      .array(z.string({ error: INVALID }).refine((s) => !s.includes('\u0000'), { error: INVALID }), { error: INVALID })
+      .refine((list) => !opts.values || list.every((v) => opts.values!.includes(v)), { error: NOT_VALID_VALUE }),
+  ), { grape: 'Array[String]', commaSeparated: true, ...(opts.values ? { values: opts.values } : {}) });
+
+/** Grape `type: Array[Integer]`, also given as "1,2,3" (GitLab's comma-separated integer lists). */
+export const glIntegerArray = () =>
+  typed(
+    z.preprocess(
+      (raw) => (raw === undefined ? undefined : Array.isArray(raw) ? [...raw] : typeof raw === 'string' ? raw.split(',') : raw),
+      z.array(glInteger(), { error: INVALID }),
+    ),
+    { grape: 'Array[Integer]' },
+  );
+
+/** Grape `type: Hash`: a JSON object (or nested form fields `k[x]=`); anything else is invalid. */
+export const glHash = () =>
+  typed(
+    z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: INVALID }),
+    { grape: 'Hash' },
   );
 
 /** `:id` of /projects/:id and /groups/:id: a numeric id or a (URL-decoded) full path. */
 export type NamespacedId = { id: number } | { fullPath: string };
+/** The `:id` as GitLab repeats it in Link URLs: the number or the full path. */
+export const namespacedIdText = (id: NamespacedId): string => ('id' in id ? String(id.id) : id.fullPath);
 export const glNamespacedId = () =>
-  z.preprocess((raw) => last(raw), z.string({ error: INVALID }).min(1, { error: INVALID })).transform((s, ctx): NamespacedId => {
+  typed(z.preprocess((raw) => last(raw), z.string({ error: INVALID }).min(1, { error: INVALID })), { grape: 'NamespacedId' }).transform((s, ctx): NamespacedId => {
     if (/^-?\d+$/.test(s)) {
       const n = Number(s);
       // Out-of-range ids cannot exist; look them up as an impossible id.
@@ -114,84 +175,9 @@ export interface PageParams {
   per_page: number;
 }
 
-function valueAt(data: unknown, path: PropertyKey[]): unknown {
-  let cur: unknown = data;
-  for (const key of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[key];
-  }
-  return cur;
-}
-
-/** Grape's parameter names: `info[name]`; a bad element of a scalar array is reported as the array (`tag_list`). */
-function paramName(path: PropertyKey[]): string {
-  const trimmed = [...path];
-  while (trimmed.length > 1 && typeof trimmed[trimmed.length - 1] === 'number') trimmed.pop();
-  return trimmed.map((p, i) => (i === 0 ? String(p) : `[${String(p)}]`)).join('');
-}
-
-/**
- * Parses request input with a zod schema and throws Grape's
- * 400 {"error":"<p> is missing, <q> is invalid"} on failure.
- */
-export function parseInput<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
-  const result = schema.safeParse(data ?? {});
-  if (result.success) return result.data;
-  const messages: string[] = [];
-  for (const issue of result.error.issues) {
-    const name = paramName(issue.path);
-    if (issue.code === 'custom' && issue.message.includes(' ') && issue.path.length === 0) {
-      messages.push(issue.message); // object-level rules already carry their full message
-      continue;
-    }
-    const present = valueAt(data, issue.path) !== undefined;
-    const badValue = issue.message === 'does not have a valid value' || issue.code === 'invalid_value';
-    // Grape runs presence and then `values:` on a missing required param, so
-    // GitLab answers "runner_type is missing, runner_type does not have a valid value".
-    if (!present && (issue.code === 'invalid_type' || badValue)) messages.push(`${name} is missing`);
-    if (badValue) messages.push(`${name} does not have a valid value`);
-    else if (present || issue.code !== 'invalid_type') messages.push(`${name} is invalid`);
-  }
-  throw paramError([...new Set(messages)].join(', '));
-}
-
-/** Grape's `mutually_exclusive`. */
-export function mutuallyExclusive(input: Record<string, unknown>, keys: string[]): void {
-  const present = keys.filter((k) => input[k] !== undefined);
-  if (present.length > 1) throw paramError(`${present.join(', ')} are mutually exclusive`);
-}
-
-/** Grape's `at_least_one_of`. */
-export function atLeastOneOf(input: Record<string, unknown>, keys: string[]): void {
-  if (!keys.some((k) => input[k] !== undefined)) {
-    throw paramError(`${keys.join(', ')} are missing, at least one parameter must be provided`);
-  }
-}
-
-/**
- * Grape runs a route's validators in declaration order and reports every
- * failure in one 400 (e.g. "email is missing, password, reset_password are
- * missing, at least one parameter must be provided, name is missing").
- * Each step is a parseInput / atLeastOneOf / mutuallyExclusive call; their
- * messages are joined in step order.
- */
-export function validateInOrder(...steps: (() => void)[]): void {
-  const messages: string[] = [];
-  for (const step of steps) {
-    try {
-      step();
-    } catch (err) {
-      const body = (err as { body?: { error?: unknown } }).body;
-      if (typeof body?.error !== 'string') throw err;
-      messages.push(body.error);
-    }
-  }
-  if (messages.length) throw paramError(messages.join(', '));
-}
-
 /** Grape `type: Date`: "YYYY-MM-DD" (a time part is ignored) → that UTC day; anything else "is invalid". */
 export const glDate = () =>
-  z.preprocess((raw) => last(raw), z.string({ error: INVALID })).transform((s, ctx) => {
+  typed(z.preprocess((raw) => last(raw), z.string({ error: INVALID })), { grape: 'Date' }).transform((s, ctx) => {
     const m = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][^\u0000]*)?\s*$/.exec(s);
     const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
     if (!m || !d || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) {

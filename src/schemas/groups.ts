@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { VALID_ACCESS_LEVELS } from '../policies/access-levels.js';
-import { glBoolean, glEnum, glInteger, glNamespacedId, glString, paginationParams } from './common.js';
+import { declareParams } from '../lib/route-contract/index.js';
+import { glBoolean, glEnum, glInteger, glIntegerArray, glNamespacedId, glString, paginationParams } from './common.js';
 
 // Parameters of lib/api/groups.rb for the subset this server offers.
 
@@ -10,13 +11,11 @@ export const glVisibility = () => glEnum(VISIBILITIES);
 /** Namespace::SHARED_RUNNERS_SETTINGS; `disabled_with_override` is the old name of `disabled_and_overridable`. */
 export const SHARED_RUNNERS_SETTINGS = ['disabled_and_unoverridable', 'disabled_and_overridable', 'disabled_with_override', 'enabled'] as const;
 
-export const groupIdParams = z.object({ id: glNamespacedId() });
+export const groupIdPath = { id: glNamespacedId() };
 
-export const listGroupsQuery = z.object({
+const listGroupsShape = {
   statistics: glBoolean().optional(),
-  skip_groups: z
-    .preprocess((raw) => (raw === undefined ? undefined : Array.isArray(raw) ? raw : String(raw).split(',')), z.array(glInteger()))
-    .optional(),
+  skip_groups: glIntegerArray().optional(),
   all_available: glBoolean().optional(),
   search: glString().optional(),
   owned: glBoolean().optional(),
@@ -27,19 +26,21 @@ export const listGroupsQuery = z.object({
     .optional(),
   top_level_only: glBoolean().optional(),
   ...paginationParams,
-});
-export type ListGroupsQuery = z.output<typeof listGroupsQuery>;
+};
+export const listGroupsParams = declareParams(listGroupsShape);
+export type ListGroupsQuery = z.output<z.ZodObject<typeof listGroupsShape>>;
 
-export const createGroupBody = z.object({
+const createGroupShape = {
   name: glString(),
   path: glString().optional(),
   parent_id: glInteger().optional(),
   description: glString().optional(),
   visibility: glVisibility().optional(),
-});
-export type CreateGroupInput = z.output<typeof createGroupBody>;
+};
+export const createGroupParams = declareParams(createGroupShape);
+export type CreateGroupInput = z.output<z.ZodObject<typeof createGroupShape>>;
 
-export const updateGroupBody = z.object({
+const updateGroupShape = {
   name: glString().optional(),
   description: glString().optional(),
   visibility: glVisibility().optional(),
@@ -48,7 +49,8 @@ export const updateGroupBody = z.object({
   runner_registration_enabled: glBoolean().optional(),
   /** GitLab's group setting, accepted here as an extension: opts the group's runners into scheduled pruning. */
   allow_stale_runner_pruning: glBoolean().optional(),
-});
-export type UpdateGroupInput = z.output<typeof updateGroupBody>;
+};
+export const updateGroupParams = declareParams(updateGroupShape);
+export type UpdateGroupInput = z.output<z.ZodObject<typeof updateGroupShape>>;
 
-export const showGroupQuery = z.object({ with_projects: glBoolean().optional() });
+export const showGroupParams = declareParams({ with_projects: glBoolean().optional() });

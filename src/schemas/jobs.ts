@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { glInteger, glNamespacedId, glString, paginationParams } from './common.js';
-import { authenticateRunnerSchema } from './runner-registration.js';
+import { declareParams } from '../lib/route-contract/index.js';
+import { glHash, glInteger, glNamespacedId, glString, paginationParams } from './common.js';
+import { authenticateRunnerShape } from './runner-registration.js';
 
 // Params of the runner-facing job endpoints (lib/api/ci/runner.rb) and of
 // the project job reads (lib/api/ci/jobs.rb).
@@ -8,17 +9,25 @@ import { authenticateRunnerSchema } from './runner-registration.js';
 const absentIfNull = (v: unknown) => (v === null ? undefined : v);
 const opt = <S extends z.ZodType>(schema: S) => z.preprocess(absentIfNull, schema.optional());
 
-/** POST /jobs/request: authenticate_runner! params plus the queue value. `session` and `job_age` are accepted and unused. */
-export const jobRequestSchema = authenticateRunnerSchema.extend({
+/** POST /jobs/request: authenticate_runner! params plus the queue value. `session` and `job_age` are type-checked and unused. */
+const jobRequestShape = {
+  ...authenticateRunnerShape,
   last_update: opt(glString({ max: 255 })),
-});
-export type JobRequestBody = z.output<typeof jobRequestSchema>;
+  session: opt(glHash()),
+  job_age: opt(glInteger()),
+};
+export const jobRequestParams = declareParams(jobRequestShape);
+export type JobRequestBody = z.output<z.ZodObject<typeof jobRequestShape>>;
 
-export const jobIdParams = z.object({ id: glInteger() });
+export const jobIdPath = { id: glInteger() };
+
 
 /** PUT /jobs/:id. The job token may also come in the JOB-TOKEN header. */
-export const jobUpdateSchema = z.object({
+const jobUpdateShape = {
   token: opt(glString()),
+  // lib/api/ci/runner.rb declares both as plain Strings (no `values:`): an
+  // unknown state is answered by the update service (400, body "400"), an
+  // unknown reason is stored as unknown_failure.
   state: opt(glString()),
   checksum: opt(glString()),
   failure_reason: opt(glString()),
@@ -29,11 +38,12 @@ export const jobUpdateSchema = z.object({
     }),
   ),
   exit_code: opt(glInteger()),
-});
-export type JobUpdateBody = z.output<typeof jobUpdateSchema>;
+};
+export const jobUpdateParams = declareParams(jobUpdateShape);
+export type JobUpdateBody = z.output<z.ZodObject<typeof jobUpdateShape>>;
 
 /** PATCH /jobs/:id/trace query (the body is the raw log chunk). */
-export const traceQuerySchema = z.object({
+export const traceParams = declareParams({
   token: opt(glString()),
   debug_trace: opt(glString()),
 });
@@ -55,20 +65,9 @@ const jobScope = () =>
       .optional(),
   );
 
-export const projectJobsQuery = z.object({
-  id: glNamespacedId(),
-  scope: jobScope(),
-  ...paginationParams,
-});
+export const projectJobsParams = declareParams({ scope: jobScope(), ...paginationParams });
 
-export const projectJobParams = z.object({
-  id: glNamespacedId(),
-  job_id: glInteger(),
-});
+export const projectJobPath = { id: glNamespacedId(), job_id: glInteger() };
 
-export const pipelineJobsQuery = z.object({
-  id: glNamespacedId(),
-  pipeline_id: glInteger(),
-  scope: jobScope(),
-  ...paginationParams,
-});
+export const pipelineJobsPath = { id: glNamespacedId(), pipeline_id: glInteger() };
+export const pipelineJobsParams = declareParams({ scope: jobScope(), ...paginationParams });

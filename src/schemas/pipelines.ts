@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { declareParams } from '../lib/route-contract/index.js';
 import { glEnum, glInteger, glNamespacedId, glString, paginationParams } from './common.js';
 
 // Params of the pipeline endpoints (lib/api/ci/pipelines.rb, plus the
@@ -17,8 +18,9 @@ const pipelineVariable = z.object({
 });
 
 /** POST /projects/:id/pipeline. `content` (the .gitlab-ci.yml text) is this server's extension. */
-export const createPipelineSchema = z.object({
-  id: glNamespacedId(),
+export const projectIdPath = { id: glNamespacedId() };
+
+const createPipelineShape = {
   ref: glString({ max: 255 }),
   content: glString({ max: MAX_CONTENT }),
   variables: opt(
@@ -28,16 +30,13 @@ export const createPipelineSchema = z.object({
       z.array(pipelineVariable, { error: 'is invalid' }),
     ),
   ),
-});
-export type CreatePipelineBody = z.output<typeof createPipelineSchema>;
+};
+export const createPipelineParams = declareParams(createPipelineShape);
+export type CreatePipelineBody = z.output<z.ZodObject<typeof createPipelineShape>>;
 
-export const pipelineParams = z.object({
-  id: glNamespacedId(),
-  pipeline_id: glInteger(),
-});
+export const pipelinePath = { id: glNamespacedId(), pipeline_id: glInteger() };
 
-export const listPipelinesQuery = z.object({
-  id: glNamespacedId(),
+const listPipelinesShape = {
   scope: opt(glEnum(['running', 'pending', 'finished', 'branches', 'tags'])),
   status: opt(glEnum(['created', 'waiting_for_resource', 'preparing', 'waiting_for_callback', 'pending', 'running', 'success', 'failed', 'canceling', 'canceled', 'skipped', 'manual', 'scheduled'])),
   ref: opt(glString()),
@@ -46,26 +45,17 @@ export const listPipelinesQuery = z.object({
   order_by: z.preprocess(absentIfNull, glEnum(['id', 'status', 'ref', 'updated_at', 'user_id']).default('id')),
   sort: z.preprocess(absentIfNull, glEnum(['asc', 'desc']).default('desc')),
   ...paginationParams,
-});
-export type ListPipelinesQuery = z.output<typeof listPipelinesQuery>;
+};
+export const listPipelinesParams = declareParams(listPipelinesShape);
+export type ListPipelinesQuery = z.output<z.ZodObject<typeof listPipelinesShape>>;
 
-export const protectedBranchesQuery = z.object({
-  id: glNamespacedId(),
-  search: opt(glString()),
-  ...paginationParams,
-});
+export const protectedBranchesParams = declareParams({ search: opt(glString()), ...paginationParams });
 
 /**
  * POST /projects/:id/protected_branches. Only `name` matters here: access
  * levels are not modelled (Maintainers push and merge), the rest is accepted
  * and ignored.
  */
-export const createProtectedBranchSchema = z.object({
-  id: glNamespacedId(),
-  name: glString({ max: 255 }),
-});
+export const createProtectedBranchParams = declareParams({ name: glString({ max: 255 }) });
 
-export const protectedBranchParams = z.object({
-  id: glNamespacedId(),
-  name: glString({ max: 255 }),
-});
+export const protectedBranchPath = { id: glNamespacedId(), name: glString({ max: 255 }) };

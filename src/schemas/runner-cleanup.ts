@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { declareParams } from '../lib/route-contract/index.js';
 import { glBoolean, glDateTime, glEnum, glInteger, glNamespacedId, glString, glStringArray } from './common.js';
 import { RUNNER_STATUSES, RUNNER_TYPES } from './runners.js';
 
@@ -24,6 +25,8 @@ const cleanupShape = {
   dry_run: glBoolean().optional().default(true),
 };
 
+export const runnerCleanupParams = declareParams(cleanupShape);
+/** The same parameters for the admin CLI (src/cli), which has no route. */
 export const runnerCleanupBody = z.object(cleanupShape);
-export const groupRunnerCleanupParams = z.object({ id: glNamespacedId(), ...cleanupShape });
-export type RunnerCleanupInput = z.output<typeof runnerCleanupBody>;
+export const groupRunnerCleanupPath = { id: glNamespacedId() };
+export type RunnerCleanupInput = z.output<z.ZodObject<typeof cleanupShape>>;

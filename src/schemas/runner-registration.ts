@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { glBoolean, glEnum, glInteger, glString, glStringArray } from './common.js';
+import { declareParams, mutuallyExclusive } from '../lib/route-contract/index.js';
+import { glBoolean, glEnum, glHash, glInteger, glString, glStringArray } from './common.js';
 
 // Params of the runner-token endpoints (lib/api/ci/runner.rb), with Grape's
 // semantics: an optional param sent as JSON null counts as absent, and a
@@ -11,9 +12,6 @@ const absentIfNull = (v: unknown) => (v === null ? undefined : v);
 /** An optional Grape param: null is treated as not sent. */
 const opt = <S extends z.ZodType>(schema: S) => z.preprocess(absentIfNull, schema.optional());
 
-/** Grape `type: Hash`: a JSON object (or nested form fields), anything else is invalid. */
-const glHash = () =>
-  z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'is invalid' });
 
 /** `requires :token, type: String`. */
 const runnerToken = () => z.preprocess((v) => (v === null ? '' : v), glString());
@@ -23,7 +21,7 @@ export const SYSTEM_ID_MAX = 64;
 const systemId = () => glString({ max: SYSTEM_ID_MAX });
 
 /**
- * The `info` hash the runner sends (runner-protocol.md §0, Go `common.Info`).
+ * The `info` hash the runner sends (gitlab-runner's Go `common.Info`).
  * Only the keys the server keeps are declared; others (e.g. `shell`) are
  * dropped. Lengths follow the ci_runner_machines column limits, so a value
  * the database would refuse is a 400 instead of a 500.
@@ -42,7 +40,7 @@ export const runnerInfoSchema = z.object({
 export type RunnerInfoInput = z.output<typeof runnerInfoSchema>;
 
 /** POST /runners (legacy registration with a registration token). */
-export const registerRunnerSchema = z.object({
+const registerRunnerShape = {
   token: runnerToken(),
   description: opt(glString()),
   maintainer_note: opt(glString()),
@@ -64,25 +62,27 @@ export const registerRunnerSchema = z.object({
   run_untagged: opt(glBoolean()),
   tag_list: glStringArray().optional(),
   maximum_timeout: opt(glInteger()),
-});
-export type RegisterRunnerInput = z.output<typeof registerRunnerSchema>;
+};
+export const registerRunnerParams = declareParams(registerRunnerShape, mutuallyExclusive('maintainer_note', 'maintenance_note'), mutuallyExclusive('active', 'paused'));
+export type RegisterRunnerInput = z.output<z.ZodObject<typeof registerRunnerShape>>;
 
 /**
  * POST /runners/verify and POST /runners/reset_authentication_token: the
  * runner token plus what `authenticate_runner!` heartbeats with.
  */
-export const authenticateRunnerSchema = z.object({
+export const authenticateRunnerShape = {
   token: runnerToken(),
   system_id: opt(systemId()),
   info: opt(runnerInfoSchema),
-});
-export type AuthenticateRunnerInput = z.output<typeof authenticateRunnerSchema>;
+};
+export const authenticateRunnerParams = declareParams(authenticateRunnerShape);
+export type AuthenticateRunnerInput = z.output<z.ZodObject<typeof authenticateRunnerShape>>;
 
 /** DELETE /runners. */
-export const unregisterRunnerSchema = z.object({ token: runnerToken() });
+export const unregisterRunnerParams = declareParams({ token: runnerToken() });
 
 /** DELETE /runners/managers: both params are required. */
-export const unregisterRunnerManagerSchema = z.object({
+export const unregisterRunnerManagerParams = declareParams({
   token: runnerToken(),
   system_id: z.preprocess(absentIfNull, systemId()),
 });

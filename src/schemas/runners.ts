@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { glBoolean, glEnum, glInteger, glNamespacedId, glString, glStringArray, paginationParams, parseInput, validateInOrder } from './common.js';
+import { atLeastOneOf, declareParams, given, mutuallyExclusive } from '../lib/route-contract/index.js';
+import { glBoolean, glEnum, glInteger, glNamespacedId, glString, glStringArray, paginationParams } from './common.js';
 
-// Parameters of the user-authenticated Runners API (runners-api.md §4, §5),
+// Parameters of the user-authenticated Runners API (docs.gitlab.com/api/runners),
 // declared in Grape's order so that combined error messages come out in the
 // same order as GitLab's.
 
@@ -41,24 +42,19 @@ const filterShape = {
   ...paginationParams,
 };
 
+const runnerListShape = { scope: glEnum(RUNNER_SCOPES).optional(), ...filterShape };
 /** GET /runners, /runners/all, /projects/:id/runners: `deprecated_filter_params` + `filter_params`. */
-export const runnerListQuery = z.object({ scope: glEnum(RUNNER_SCOPES).optional(), ...filterShape });
+export const runnerListParams = declareParams(runnerListShape);
 /** GET /groups/:id/runners: `filter_params` only; `scope` is not declared there and is ignored. */
-export const groupRunnerListQuery = z.object(filterShape);
-export type RunnerListQuery = z.output<typeof runnerListQuery>;
+export const groupRunnerListParams = declareParams(filterShape);
+export type RunnerListQuery = z.output<z.ZodObject<typeof runnerListShape>>;
 export type RunnerFilters = Omit<RunnerListQuery, 'page' | 'per_page' | 'pagination' | 'order_by' | 'sort' | 'cursor'>;
 /** What keyset mode reads from a list query. */
 export type RunnerKeysetParams = Pick<RunnerListQuery, 'per_page' | 'sort' | 'cursor'>;
 
-/** Query, body and route parameters of one request, merged as Grape's `params` (the path wins). */
-export function requestParams(request: { params: unknown; query: unknown; body?: unknown }): Record<string, unknown> {
-  const asObject = (v: unknown) => (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-  return { ...asObject(request.query), ...asObject(request.body), ...asObject(request.params) };
-}
-
-export const runnerIdParams = z.object({ id: glInteger() });
-export const runnerShowParams = z.object({ id: glInteger(), include_projects: glBoolean().optional().default(true) });
-export const runnerProjectsParams = z.object({ id: glInteger(), ...paginationParams });
+export const runnerIdPath = { id: glInteger() };
+export const runnerShowParams = declareParams({ include_projects: glBoolean().optional().default(true) });
+export const runnerProjectsParams = declareParams(paginationParams);
 
 /** Grape lets `nil` through an optional param; these become "not given" or an explicit null per field. */
 const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
@@ -68,8 +64,7 @@ export const RUNNER_UPDATE_KEYS = [
   'description', 'active', 'paused', 'tag_list', 'run_untagged', 'locked', 'access_level', 'maximum_timeout', 'maintenance_note',
 ] as const;
 
-export const runnerUpdateParams = z.object({
-  id: glInteger(),
+const runnerUpdateShape = {
   description: nullable(glString()),
   active: nullAsAbsent(glBoolean()),
   paused: nullAsAbsent(glBoolean()),
@@ -79,11 +74,12 @@ export const runnerUpdateParams = z.object({
   access_level: nullAsAbsent(glEnum(ACCESS_LEVELS)),
   maximum_timeout: nullable(glInteger()),
   maintenance_note: nullable(glString()),
-});
-export type RunnerUpdateInput = z.output<typeof runnerUpdateParams>;
+};
+/** PUT /runners/:id: the attributes, `at_least_one_of` them, `mutually_exclusive :active, :paused`. */
+export const runnerUpdateParams = declareParams(runnerUpdateShape, atLeastOneOf(...RUNNER_UPDATE_KEYS), mutuallyExclusive('active', 'paused'));
+export type RunnerUpdateInput = z.output<z.ZodObject<typeof runnerUpdateShape>>;
 
-export const runnerJobsParams = z.object({
-  id: glInteger(),
+const runnerJobsShape = {
   system_id: glString().optional(),
   status: glEnum(JOB_STATUSES).optional(),
   order_by: glEnum(['id'] as const).optional(),
@@ -91,50 +87,42 @@ export const runnerJobsParams = z.object({
   cursor: glString().optional(),
   pagination: glEnum(['offset', 'keyset'] as const).optional(),
   ...paginationParams,
-});
-export type RunnerJobsQuery = z.output<typeof runnerJobsParams>;
+};
+export const runnerJobsParams = declareParams(runnerJobsShape);
+export type RunnerJobsQuery = z.output<z.ZodObject<typeof runnerJobsShape>> & { id: number };
 
-export const namespacedIdParams = z.object({ id: glNamespacedId() });
+export const namespacedIdPath = { id: glNamespacedId() };
 /** `runner_id` of POST /projects/:id/runners (body) and DELETE /projects/:id/runners/:runner_id (path). */
-export const runnerIdOfProjectParams = z.object({ runner_id: glInteger() });
-
-/** POST /user/runners, minus `runner_type` and the ids that depend on it. */
-const userRunnerOptions = z.object({
-  description: glString().nullish(),
-  maintenance_note: glString().nullish(),
-  paused: nullAsAbsent(glBoolean()),
-  locked: nullAsAbsent(glBoolean()),
-  access_level: nullAsAbsent(glEnum(ACCESS_LEVELS)),
-  run_untagged: nullAsAbsent(glBoolean()),
-  tag_list: glStringArray().optional(),
-  maximum_timeout: glInteger().nullish(),
-});
-
-export type UserRunnerInput = z.output<typeof userRunnerOptions> &
-  ({ runner_type: 'instance_type' } | { runner_type: 'group_type'; group_id: number } | { runner_type: 'project_type'; project_id: number });
+export const runnerIdOfProjectShape = { runner_id: glInteger() };
 
 /**
- * POST /user/runners parameters as Grape declares them: `requires
- * :runner_type, values:` (a missing one fails both validators), then
- * `given runner_type: 'group_type' { requires :group_id }` (and the same
- * for projects), then the options. All messages are reported together.
+ * POST /user/runners as Grape declares it: `requires :runner_type, values:`
+ * (a missing one fails both validators), `given runner_type: 'group_type' {
+ * requires :group_id }` (and the same for projects; a declared Integer is
+ * type-checked even when its block is not active), then the options.
  */
-export function parseUserRunnerInput(data: Record<string, unknown>): UserRunnerInput {
-  const typeSchema = z.object({ runner_type: glEnum(RUNNER_TYPES) });
-  let runnerType: RunnerTypeFilter | undefined;
-  let ids: Record<string, number> = {};
-  let options: z.output<typeof userRunnerOptions> | undefined;
-  validateInOrder(
-    () => {
-      runnerType = parseInput(typeSchema, data).runner_type;
-    },
-    () => {
-      const idKey = runnerType === 'group_type' ? 'group_id' : runnerType === 'project_type' ? 'project_id' : undefined;
-      if (idKey) ids = parseInput(z.object({ [idKey]: glInteger() }), data) as Record<string, number>;
-    },
-    () => {
-      options = parseInput(userRunnerOptions, data);
-    },
-  );
-  return { ...options!, runner_type: runnerType!, ...ids } as UserRunnerInput;
-}
+export const userRunnerParams = declareParams(
+  { runner_type: glEnum(RUNNER_TYPES) },
+  given('runner_type', 'group_type', { group_id: glInteger() }),
+  given('runner_type', 'project_type', { project_id: glInteger() }),
+  {
+    description: glString().nullish(),
+    maintenance_note: glString().nullish(),
+    paused: nullAsAbsent(glBoolean()),
+    locked: nullAsAbsent(glBoolean()),
+    access_level: nullAsAbsent(glEnum(ACCESS_LEVELS)),
+    run_untagged: nullAsAbsent(glBoolean()),
+    tag_list: glStringArray().optional(),
+    maximum_timeout: glInteger().nullish(),
+  },
+);
+export type UserRunnerInput = {
+  description?: string | null;
+  maintenance_note?: string | null;
+  paused?: boolean;
+  locked?: boolean;
+  access_level?: (typeof ACCESS_LEVELS)[number];
+  run_untagged?: boolean;
+  tag_list?: string[];
+  maximum_timeout?: number | null;
+} & ({ runner_type: 'instance_type' } | { runner_type: 'group_type'; group_id: number } | { runner_type: 'project_type'; project_id: number });

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { ALL_SCOPES, type Scope } from '../plugins/auth.js';
-import { atLeastOneOf, glBoolean, glDate, glEnum, glInteger, glString, glStringArray, paginationParams, parseInput, validateInOrder } from './common.js';
+import { ALL_SCOPES, type Scope } from '../domain/scopes.js';
+import { atLeastOneOf, declareParams } from '../lib/route-contract/index.js';
+import { glBoolean, glDate, glEnum, glInteger, glString, glStringArray, paginationParams } from './common.js';
 
 // Parameters of lib/api/users.rb (GET/POST /users, GET /users/:id,
 // POST /users/:user_id/personal_access_tokens), declared in GitLab's order.
 
-export const listUsersQuery = z.object({
+const listUsersShape = {
   username: glString().optional(),
   search: glString().optional(),
   active: glBoolean().optional(),
@@ -13,50 +14,40 @@ export const listUsersQuery = z.object({
   order_by: glEnum(['id', 'name', 'username', 'created_at', 'updated_at']).optional(),
   sort: glEnum(['asc', 'desc']).optional(),
   ...paginationParams,
-});
-export type ListUsersQuery = z.output<typeof listUsersQuery>;
+};
+export const listUsersParams = declareParams(listUsersShape);
+export type ListUsersQuery = z.output<z.ZodObject<typeof listUsersShape>>;
 
 /** The route only matches digits (as Grape's `requirements` on :id); ids beyond int4 cannot exist. */
-export const userIdParams = z.object({ id: glInteger({ min: 0 }).catch(0) });
-export const patUserParams = z.object({ user_id: glInteger({ min: 0 }).catch(0) });
-
-const createUserHead = z.object({ email: glString() });
-const createUserPasswordChoice = z.object({
-  password: glString().optional(),
-  reset_password: glBoolean().optional(),
-  skip_confirmation: glBoolean().optional(),
-});
-const createUserTail = z.object({
-  name: glString(),
-  username: glString(),
-  force_random_password: glBoolean().optional(),
-  admin: glBoolean().optional(),
-});
-
-export type CreateUserInput = z.output<typeof createUserHead> & z.output<typeof createUserPasswordChoice> & z.output<typeof createUserTail>;
+export const userIdPath = { id: glInteger({ min: 0 }).catch(0) };
+export const patUserPath = { user_id: glInteger({ min: 0 }).catch(0) };
 
 /** POST /users: `requires :email`, the password choice (`at_least_one_of`), `requires :name, :username`. */
-export function parseCreateUser(body: unknown): CreateUserInput {
-  const input = (body ?? {}) as Record<string, unknown>;
-  let head!: z.output<typeof createUserHead>;
-  let choice!: z.output<typeof createUserPasswordChoice>;
-  let tail!: z.output<typeof createUserTail>;
-  validateInOrder(
-    () => (head = parseInput(createUserHead, input)),
-    () => (choice = parseInput(createUserPasswordChoice, input)),
-    () => atLeastOneOf(input, ['password', 'reset_password', 'force_random_password']),
-    () => (tail = parseInput(createUserTail, input)),
-  );
-  return { ...head, ...choice, ...tail };
-}
+export const createUserParams = declareParams(
+  { email: glString() },
+  { password: glString().optional(), reset_password: glBoolean().optional(), skip_confirmation: glBoolean().optional() },
+  atLeastOneOf('password', 'reset_password', 'force_random_password'),
+  { name: glString(), username: glString(), force_random_password: glBoolean().optional(), admin: glBoolean().optional() },
+);
+export type CreateUserInput = {
+  email: string;
+  password?: string;
+  reset_password?: boolean;
+  skip_confirmation?: boolean;
+  name: string;
+  username: string;
+  force_random_password?: boolean;
+  admin?: boolean;
+};
 
 export const PAT_SCOPES: readonly Scope[] = ALL_SCOPES;
 
-export const createPersonalAccessTokenBody = z.object({
+const createPatShape = {
   name: glString(),
   scopes: glStringArray().refine((scopes) => scopes.every((s) => (PAT_SCOPES as string[]).includes(s)), {
     message: 'does not have a valid value',
   }),
   expires_at: glDate().optional(),
-});
-export type CreatePersonalAccessTokenInput = z.output<typeof createPersonalAccessTokenBody>;
+};
+export const createPersonalAccessTokenParams = declareParams(createPatShape);
+export type CreatePersonalAccessTokenInput = z.output<z.ZodObject<typeof createPatShape>>;

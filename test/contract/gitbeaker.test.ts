@@ -3,7 +3,7 @@ import { Gitlab } from '@gitbeaker/rest';
 import { createListeningApp } from '../helpers/listen.js';
 import type { TestApp } from '../helpers/app.js';
 
-// @gitbeaker/rest 43.8 exactly as a user script drives it (clients.md §3a).
+// @gitbeaker/rest 43.8 exactly as a user script drives it (its documented usage).
 
 let t: TestApp & { url: string };
 let root: InstanceType<typeof Gitlab>;

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { connectDatabase, type Database } from '../../src/db/client.js';
 import { bootstrap } from '../../src/db/bootstrap.js';
 import type { AppContext } from '../../src/context.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, poolerFor } from './database.js';
 import { Fixtures } from './fixtures.js';
 
 export const ROOT_TOKEN = 'glpat-root-token-for-tests-0000';
@@ -29,13 +29,19 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  opts: { extraPlugins?: FastifyPluginAsync[]; loggerStream?: NodeJS.WritableStream } = {},
+  opts: {
+    extraPlugins?: FastifyPluginAsync[];
+    loggerStream?: NodeJS.WritableStream;
+    /** The URL the server's pools use instead of the database's own (e.g. through a pooler), and its direct URL. */
+    connectVia?: (databaseUrl: string) => { url: string; directUrl?: string };
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   // Every injected request comes from 127.0.0.1: per-address rate limits are
   // off unless a test turns them on (test/security/rate-limit.test.ts).
-  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
-  const db = connectDatabase(database.url, { max: 5 });
+  const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', JOB_SWEEP_INTERVAL_SECONDS: '0', ...env });
+  const via = opts.connectVia?.(database.url) ?? poolerFor(database.url);
+  const db = connectDatabase(via.url, { max: 5, directUrl: via.directUrl, statementTimeoutMs: config.REQUEST_TIMEOUT_MS });
   const boot = await bootstrap(db, config);
   const app = await buildApp({
     config,
@@ -44,6 +50,8 @@ export async function createTestApp(
     logger: env.LOG_LEVEL ? undefined : false,
     extraPlugins: opts.extraPlugins,
     loggerStream: opts.loggerStream,
+    // Every response the integration suite sees must match its route contract.
+    checkResponses: true,
   });
   await app.ready();
   const ctx = app.ctx;
@@ -76,9 +84,10 @@ export async function createTestApp(
  */
 export async function createPeerApp(t: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', INITIAL_ROOT_TOKEN: ROOT_TOKEN, EXTERNAL_URL: 'http://gitlab.test', RATE_LIMIT_ENABLED: 'false', ...env });
-  const db = connectDatabase(t.dbUrl, { max: 5 });
+  const via = poolerFor(t.dbUrl);
+  const db = connectDatabase(via.url, { max: 5, directUrl: via.directUrl });
   const boot = await bootstrap(db, config);
-  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false });
+  const app = await buildApp({ config, db, secretKey: boot.secretKey, logger: false, checkResponses: true });
   await app.ready();
   const ctx = app.ctx;
   const api: TestApp['api'] = ({ token, headers, ...rest }) =>

@@ -25,3 +25,18 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
   await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   return { name, url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }
+
+/**
+ * Where the server's pools connect: the database itself, or, with
+ * TEST_DATABASE_POOLER_URL (a PgBouncer in transaction mode in front of
+ * TEST_DATABASE_URL, e.g. postgres://u:p@127.0.0.1:6432/), the same database
+ * through the pooler, marked ?pgbouncer=true, with the direct URL beside it.
+ */
+export function poolerFor(url: string): { url: string; directUrl?: string } {
+  const pooler = process.env.TEST_DATABASE_POOLER_URL;
+  if (!pooler) return { url };
+  const u = new URL(pooler);
+  u.pathname = new URL(url).pathname;
+  u.searchParams.set('pgbouncer', 'true');
+  return { url: u.toString(), directUrl: url };
+}

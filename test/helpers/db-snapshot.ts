@@ -8,7 +8,7 @@ import type pg from 'pg';
 //
 // Columns that legitimately change when a request only *reads* are left out:
 //   - personal_access_tokens.last_used_at: set on every authenticated request.
-//   - runners.contacted_at: the runner heartbeat (runner-protocol.md §8).
+//   - runners.contacted_at: the runner heartbeat (GitLab's lib/api/ci/runner.rb).
 //   - runner_managers: the heartbeat columns, refreshed by verify and
 //     jobs/request (contacted_at, ip_address, version, revision, platform,
 //     architecture, executor_type, config, runtime_features, labels,

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 
-// One PostgreSQL for the whole run: embedded (under .test-data/, removed
-// afterwards) unless TEST_DATABASE_URL names a server. Migrations are applied
+// One PostgreSQL for the whole run: embedded (in a temporary folder outside
+// the checkout, which may sit where the unprivileged user that runs
+// PostgreSQL for root cannot reach; removed afterwards) unless
+// TEST_DATABASE_URL names a server. Migrations are applied
 // once to a template database; every test file clones it (CREATE DATABASE
 // ... TEMPLATE is a file copy, ~50 ms) and drops its clone when done.
 
@@ -32,8 +35,7 @@ export async function setup(project: TestProject) {
   if (process.env.TEST_DATABASE_URL) {
     adminUrl = process.env.TEST_DATABASE_URL;
   } else {
-    dataDir = path.resolve('.test-data', `run-${process.pid}`);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gitlab-runners-api-test-'));
     embedded = await startEmbeddedPostgres(dataDir, { persistent: false });
     adminUrl = embedded.url('postgres');
   }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 
 // A stand-in for an unmodified `gitlab-runner` 19.4.0 (shell executor,
 // linux/amd64) that sends its requests byte for byte as the Go client does
-// (runner-protocol.md §0–§7, §10): the same paths, header names (Go
+// (GitLab's lib/api/ci/runner.rb): the same paths, header names (Go
 // canonicalises `RUNNER-TOKEN` to `Runner-Token`), JSON field order of the Go
 // structs, omitempty rules and Go's HTML-safe JSON escaping. Responses are
 // checked the way the runner decodes them (`decode*` helpers).
@@ -70,7 +70,7 @@ export function registerInfo(): RunnerInfo {
   };
 }
 
-/** The `info` of a configured shell-executor runner (verify, jobs/request, PUT job), §5. */
+/** The `info` of a configured shell-executor runner (verify, jobs/request, PUT job), */
 export function shellInfo(labels?: Record<string, string>): RunnerInfo {
   return {
     name: 'gitlab-runner',
@@ -260,7 +260,7 @@ export class RunnerSimulator {
     return this.sent[this.sent.length - 1];
   }
 
-  /** §1 `POST /runners` with a registration token, CLI defaults: locked, not paused, run_untagged when no tags. */
+  /** `POST /runners` with a registration token, CLI defaults: locked, not paused, run_untagged when no tags. */
   register(registrationToken: string, params: RegisterParams = {}): Promise<SimResponse> {
     const tagList = params.tagList ?? '';
     const body = {
@@ -283,28 +283,28 @@ export class RunnerSimulator {
     return this.send('POST', '/runners', { json: body, accept: true, runnerToken: registrationToken });
   }
 
-  /** §2 `POST /runners/verify` (also `register --token glrt-…`). */
+  /** `POST /runners/verify` (also `register --token glrt-…`). */
   verify(token: string): Promise<SimResponse> {
     const body = omitEmpty({ info: this.info, token, system_id: this.systemId }, ['token', 'system_id']);
     return this.send('POST', '/runners/verify', { json: body, accept: true, runnerToken: token });
   }
 
-  /** §3 `DELETE /runners` (unregister with a registered runner's token). */
+  /** `DELETE /runners` (unregister with a registered runner's token). */
   unregister(token: string): Promise<SimResponse> {
     return this.send('DELETE', '/runners', { json: { token }, runnerToken: token });
   }
 
-  /** §3 `DELETE /runners/managers` (unregister with a `glrt-` token); `system_id` is sent even when empty. */
+  /** `DELETE /runners/managers` (unregister with a `glrt-` token); `system_id` is sent even when empty. */
   unregisterManager(token: string, systemId: string = this.systemId): Promise<SimResponse> {
     return this.send('DELETE', '/runners/managers', { json: { token, system_id: systemId }, runnerToken: token });
   }
 
-  /** §4 `POST /runners/reset_authentication_token`: no Runner-Token header, no system_id. */
+  /** `POST /runners/reset_authentication_token`: no Runner-Token header, no system_id. */
   resetToken(token: string): Promise<SimResponse> {
     return this.send('POST', '/runners/reset_authentication_token', { json: { token }, accept: true });
   }
 
-  /** §5 `POST /jobs/request`, with `last_update` once a response carried X-GitLab-Last-Update. */
+  /** `POST /jobs/request`, with `last_update` once a response carried X-GitLab-Last-Update. */
   requestJob(token: string, session?: { url?: string; certificate?: string; authorization?: string }): Promise<SimResponse> {
     const body = omitEmpty(
       { info: this.info, token, system_id: this.systemId, last_update: this.lastUpdate, session },
@@ -313,7 +313,7 @@ export class RunnerSimulator {
     return this.send('POST', '/jobs/request', { json: body, accept: true, runnerToken: token });
   }
 
-  /** §6 `PUT /jobs/:id`: no Accept header, the body is not parsed by the runner. */
+  /** `PUT /jobs/:id`: no Accept header, the body is not parsed by the runner. */
   updateJob(jobId: number, jobToken: string, update: JobUpdate): Promise<SimResponse> {
     const body = {
       info: this.info,
@@ -327,7 +327,7 @@ export class RunnerSimulator {
     return this.send('PUT', `/jobs/${jobId}`, { json: body, jobToken });
   }
 
-  /** §7 `PATCH /jobs/:id/trace`: raw bytes with an inclusive `Content-Range: start-end`. */
+  /** `PATCH /jobs/:id/trace`: raw bytes with an inclusive `Content-Range: start-end`. */
   patchTrace(jobId: number, jobToken: string, content: Buffer, startOffset: number, debugTrace = false): Promise<SimResponse> {
     const end = startOffset + content.length - 1;
     return this.send('PATCH', `/jobs/${jobId}/trace?debug_trace=${debugTrace}`, {
@@ -346,7 +346,7 @@ export function traceChecksum(bytes: Buffer): string {
 
 // ---------------------------------------------------------------------------
 // The 201 body of POST /jobs/request, checked against the Go types of
-// `R:common/spec/spec.go` (runner-protocol.md §5): a number where Go wants a
+// gitlab-runner's `common/spec/spec.go`: a number where Go wants a
 // string (or the reverse) is a decode error, which makes the real runner drop
 // the job silently. `null` is fine for objects, arrays, strings and bools.
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../../src/db/embedded.js';
 
 // Runs src/server.ts as a separate process the README way (what `npm start`
@@ -12,14 +13,19 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /**
  * How the process is started: `node` runs what the start script runs
  * (`node --import tsx src/server.ts`), so the child is the server itself;
- * `npm-start` runs `npm start` (without its prestart hook, which regenerates
- * the Prisma client other test files are using), so the child is npm.
+ * `npm-start` runs `npm start` with its prestart check (which only reads), so
+ * the child is npm.
  */
 export type Launch = 'node' | 'npm-start';
 const COMMANDS: Record<Launch, [string, string[]]> = {
   node: [process.execPath, ['--import', 'tsx', 'src/server.ts']],
-  'npm-start': ['npm', ['start', '--ignore-scripts']],
+  'npm-start': ['npm', ['start']],
 };
+/** `node` from another working directory (where the server looks for `.env`). */
+const nodeElsewhere = (): [string, string[]] => [
+  process.execPath,
+  ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'src', 'server.ts')],
+];
 
 export interface ServerProcess {
   proc: ChildProcess;
@@ -53,12 +59,22 @@ export const postmasterPid = (dataDir: string): number | undefined => {
 /** The node process running src/server.ts (npm runs it as its child); it writes its pid into the data dir. */
 export const serverPid = (dataDir: string): number => Number.parseInt(fs.readFileSync(path.join(dataDir, 'server.pid'), 'utf8'), 10);
 
-export function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}, launch: Launch = 'node'): ServerProcess {
+export function spawnServer(
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+  launch: Launch = 'node',
+  opts: { cwd?: string; unset?: string[] } = {},
+): ServerProcess {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
-  for (const key of ['DATABASE_URL', 'INITIAL_ROOT_TOKEN', 'SECRET_KEY', 'GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN', 'EXTERNAL_URL', 'NODE_OPTIONS']) delete fullEnv[key];
+  for (const key of ['DATABASE_URL', 'INITIAL_ROOT_TOKEN', 'SECRET_KEY', 'GITLAB_SHARED_RUNNERS_REGISTRATION_TOKEN', 'EXTERNAL_URL', 'NODE_OPTIONS']) {
+    // Empty rather than unset: a variable set in the environment, even empty, wins over a `.env` in the checkout.
+    fullEnv[key] = '';
+  }
   Object.assign(fullEnv, env);
-  const [command, args] = COMMANDS[launch];
-  const proc = spawn(command, args, { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const key of opts.unset ?? []) delete fullEnv[key];
+  const [command, args] = opts.cwd && launch === 'node' ? nodeElsewhere() : COMMANDS[launch];
+  const proc = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

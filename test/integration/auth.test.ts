@@ -4,8 +4,8 @@ import type { User } from '../../src/generated/prisma/client.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import probeRoutes from '../helpers/probe-routes.js';
 
-// runners-api.md §0.1 (ways to present a user, error bodies, Sudo) and §0.2
-// (scopes) on GET /api/v4/version and test-only probe routes:
+// docs.gitlab.com/api/rest/authentication (ways to present a user, error bodies, Sudo) and
+// token scopes on GET /api/v4/version and test-only probe routes:
 //   /api/v4/probe/whoami  GET and POST, no extra scopes (api; read_api on GET)
 //   /api/v4/probe/scoped  GET and POST, also manage_runner (like /runners/:id)
 //   /api/v4/probe/optional  auth: 'optional'

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { bootstrap, type BootstrapResult } from '../../src/db/bootstrap.js';
+import { bootstrap, claimInitialRootToken, type BootstrapResult } from '../../src/db/bootstrap.js';
 import { connectDatabase, type Database } from '../../src/db/client.js';
 import { SecretBox } from '../../src/lib/tokens.js';
 import { ALL_SCOPES } from '../../src/plugins/auth.js';
@@ -75,6 +75,22 @@ describe('first boot', () => {
     expect(await count(db, 'application_settings')).toBe(1);
     // the token from the first boot keeps working
     expect((await versionWith(db, second, first.generatedRootToken!)).statusCode).toBe(200);
+  });
+
+  it('a generated root token waits, encrypted, until one claim takes it; a chosen one never waits', async () => {
+    const db = await freshDb();
+    const first = await boot(db);
+    const pending = (await db.pool.query('SELECT initial_root_token_encrypted AS e FROM application_settings')).rows[0].e;
+    expect(pending).toMatch(/^v1:/);
+    expect(pending).not.toContain(first.generatedRootToken!.slice(6));
+    await boot(db); // a boot that did not get to listen claims nothing
+    const claims = await Promise.all([1, 2, 3].map(() => claimInitialRootToken(db, first.secretKey)));
+    expect(claims.filter((c) => c !== undefined)).toEqual([first.generatedRootToken]);
+    expect(await claimInitialRootToken(db, first.secretKey)).toBeUndefined();
+
+    const chosen = await freshDb();
+    const result = await boot(chosen, { INITIAL_ROOT_TOKEN: 'glpat-chosen-by-the-operator-0002' });
+    expect(await claimInitialRootToken(chosen, result.secretKey)).toBeUndefined();
   });
 
   it('a later INITIAL_ROOT_TOKEN does not replace an existing root token', async () => {

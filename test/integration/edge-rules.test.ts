@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import probeRoutes from '../helpers/probe-routes.js';
 
-// One regression test per requirement of spec/clients.md §0 (and the
-// framework error shapes of runners-api.md §0.3), each named after the client
+// One regression test per edge rule the GitLab clients rely on (and the
+// framework error shapes of Grape and GitLab's lib/api/helpers.rb), each named after the client
 // behaviour it protects. The probe routes echo what the real compat, auth and
 // error plugins and parseInput make of a request.
 

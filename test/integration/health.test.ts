@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { DatabaseProbe } from '../../src/db/probe.js';
 import { startRuntime } from '../../src/runtime.js';
 import { createTestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -28,12 +29,35 @@ describe('health probes', () => {
   it('readiness is 503 when the database is unreachable; liveness stays 200', async () => {
     const t = await createTestApp();
     cleanups.push(t.close);
-    await t.db.pool.end();
+    // The probe's own connection, pointed at a port nothing listens on.
+    await t.ctx.probe.close();
+    t.ctx.probe = new DatabaseProbe({ connectionString: 'postgres://nobody@127.0.0.1:1/nothing' });
+    cleanups.push(() => t.ctx.probe.close());
     const ready = await t.api({ method: 'GET', url: '/-/readiness', token: null });
     expect(ready.statusCode).toBe(503);
     expect(ready.headers['content-type']).toBe('application/json');
     expect(ready.json()).toEqual({ status: 'failed', master_check: [{ status: 'failed', message: 'database unreachable' }] });
     expect((await t.api({ method: 'GET', url: '/-/liveness', token: null })).statusCode).toBe(200);
+  });
+});
+
+describe('probes under load', () => {
+  it('readiness answers 200 at once while every pooled connection is taken, and liveness too', async () => {
+    const t = await createTestApp();
+    cleanups.push(t.close);
+    // Hold every connection of both pools, as a backlog of polls would.
+    const held = await Promise.all([
+      ...Array.from({ length: t.db.pool.options.max }, () => t.db.pool.connect()),
+      ...Array.from({ length: t.db.preparedPool.options.max }, () => t.db.preparedPool.connect()),
+    ]);
+    cleanups.push(async () => held.forEach((c) => c.release()));
+    const started = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => t.api({ method: 'GET', url: i % 2 ? '/-/liveness' : '/-/readiness', token: null })),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
+    // Well under the 3 s readiness timeout: nothing waited for a pooled connection.
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 

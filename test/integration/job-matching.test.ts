@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createPipeline, jobsOf, singleJob } from '../helpers/ci.js';
 import { decodeJobResponse, RunnerSimulator } from '../helpers/runner-simulator.js';
 
-// Which runner gets which job (runner-protocol.md §5 "Job matching").
+// Which runner gets which job (GitLab's app/services/ci/register_job_service.rb).
 
 let t: TestApp;
 let group: Namespace;

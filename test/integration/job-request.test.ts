@@ -5,8 +5,8 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createPipeline, jobsOf, singleJob } from '../helpers/ci.js';
 import { decodeJobResponse, decodeTokenResponse, DEFAULT_SYSTEM_ID, RunnerSimulator, traceChecksum } from '../helpers/runner-simulator.js';
 
-// runner-protocol.md §10 end to end, over real HTTP with the requests
-// gitlab-runner 19.4.0 sends, plus the jobs/request details of §5.
+// gitlab-runner's protocol (GitLab's lib/api/ci/runner.rb) end to end, over real HTTP with the requests
+// gitlab-runner 19.4.0 sends, plus the details of jobs/request.
 
 let t: TestApp;
 let url: string;

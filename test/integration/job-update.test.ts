@@ -5,7 +5,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createPipeline, jobsOf, singleJob } from '../helpers/ci.js';
 import { decodeJobResponse, RunnerSimulator, traceChecksum } from '../helpers/runner-simulator.js';
 
-// PUT /jobs/:id (§6) and PATCH /jobs/:id/trace (§7).
+// PUT /jobs/:id and PATCH /jobs/:id/trace.
 
 let t: TestApp;
 let group: Namespace;

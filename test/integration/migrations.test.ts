@@ -136,15 +136,45 @@ async function introspect(c: pg.Client, opts: { includeLedger?: boolean } = {}):
   return out;
 }
 
+// What the migrations create that schema.prisma cannot declare: the job
+// queue's triggers, their functions and its partial index
+// (20261203100000_ci_pending_builds). Listed one by one, and checked present.
+const UNDECLARED_INDEXES = ['ci_instance_queues_fair_order_idx'];
+const UNDECLARED_OBJECTS = [
+  'index ci_instance_queues_fair_order_idx is partial, on expressions, sorted or uses a non-default operator class',
+  'trigger ci_sync_job_queue_on_insert (not declared by schema.prisma)',
+  'trigger ci_sync_job_queue_on_update (not declared by schema.prisma)',
+  'trigger ci_pending_builds_changed (not declared by schema.prisma)',
+  'trigger ci_running_builds_changed (not declared by schema.prisma)',
+  'constraint ci_pending_builds_changed of type t on ci_pending_builds',
+  'constraint ci_running_builds_changed of type t on ci_running_builds',
+  'trigger ci_project_queue_facts_changed (not declared by schema.prisma)',
+  'trigger ci_namespace_queue_facts_changed (not declared by schema.prisma)',
+  'function ci_sync_job_queue (not declared by schema.prisma)',
+  'function ci_instance_queue_refresh_head (not declared by schema.prisma)',
+  'function ci_pending_builds_changed (not declared by schema.prisma)',
+  'function ci_running_builds_changed (not declared by schema.prisma)',
+  'function ci_project_queue_facts_changed (not declared by schema.prisma)',
+  'function ci_namespace_queue_facts_changed (not declared by schema.prisma)',
+];
+
 describe('schema.prisma and the SQL migrations describe the same database', () => {
   let actual: Awaited<ReturnType<typeof introspect>>;
   let expected: DbSchema;
+  let undeclared: string[];
 
   beforeAll(async () => {
     const db = await freshDatabase();
     await migrate(db.url);
     actual = await withClient(db.url, (c) => introspect(c));
+    undeclared = actual.other.filter((o) => UNDECLARED_OBJECTS.includes(o)).sort();
+    actual.other = actual.other.filter((o) => !UNDECLARED_OBJECTS.includes(o));
+    for (const name of UNDECLARED_INDEXES) delete actual.indexes[name];
     expected = expectedDatabase(parsePrismaSchema(fs.readFileSync(SCHEMA_FILE, 'utf8')));
+  });
+
+  it('the job queue triggers, functions and partial index, which the schema cannot declare', () => {
+    expect(undeclared).toEqual([...UNDECLARED_OBJECTS].sort());
   });
 
   it('the same tables', () => {

@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { DEFAULT_SYSTEM_ID, decodeTokenResponse, isApplicationJson, RunnerSimulator } from '../helpers/runner-simulator.js';
 import { managerStatus, runnerStatus } from '../../src/services/runners/runner-core.js';
 
-// runner-protocol.md §10 steps 1 (both variants), 2, 7 and 8, replayed over
+// gitlab-runner register (both variants), verify, reset-token and unregister, replayed over
 // real HTTP with the exact requests gitlab-runner 19.4.0 sends, asserting
 // what the runner needs from each answer and what the server must record.
 
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 const loadRunner = (id: number) => t.ctx.prisma.runner.findUnique({ where: { id }, include: { managers: true } });
 
-/** What `register`/`verify` need: exact JSON content type and a Go-decodable body (§0). */
+/** What `register`/`verify` need: exact JSON content type and a Go-decodable body. */
 function expectRunnerJson(res: { statusCode: number; headers: Record<string, unknown> }, status: number) {
   expect(res.statusCode).toBe(status);
   expect(res.headers['content-type']).toBe('application/json');

@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { RunnerSimulator, shellInfo } from '../helpers/runner-simulator.js';
 import type { ApplicationSetting, Namespace, Project } from '../../src/generated/prisma/client.js';
 
-// The runner-token endpoints (runners-api.md §6, runner-protocol.md §1–§4):
+// The runner-token endpoints (GitLab's lib/api/ci/runner.rb):
 // POST /runners, POST /runners/verify, DELETE /runners, DELETE
 // /runners/managers and POST /runners/reset_authentication_token.
 

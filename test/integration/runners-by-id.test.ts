@@ -4,7 +4,7 @@ import type { Namespace, Project, Runner, User } from '../../src/generated/prism
 import type { RunnerTypeName } from '../../src/lib/tokens.js';
 import type { Scope } from '../../src/plugins/auth.js';
 
-// One runner by id (runners-api.md §4.3-4.9): details, update, delete,
+// One runner by id (docs.gitlab.com/api/runners): details, update, delete,
 // managers, projects and token reset, for every role and runner type.
 
 const HOUR = 3600_000;

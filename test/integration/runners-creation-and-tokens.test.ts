@@ -3,8 +3,8 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import type { ApplicationSetting, Namespace, Project, User } from '../../src/generated/prisma/client.js';
 import type { Scope } from '../../src/plugins/auth.js';
 
-// POST /user/runners (runners-api.md §5) and the registration-token
-// resets (§4.14-4.16).
+// POST /user/runners (docs.gitlab.com/api/users/#create-a-runner-linked-to-a-user) and the registration-token
+// resets.
 
 const INSTANCE_TOKEN = 'instanceRegToken1234';
 

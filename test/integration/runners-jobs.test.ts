@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import type { Job, Namespace, Pipeline, Project, Runner, RunnerManager, User } from '../../src/generated/prisma/client.js';
 
-// GET /runners/:id/jobs (runners-api.md §4.8): filters, ordering, offset
+// GET /runners/:id/jobs (docs.gitlab.com/api/runners): filters, ordering, offset
 // and keyset pagination, the Reporter visibility filter and the
 // JobBasicWithProject entity. Jobs are inserted directly.
 

@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import type { Namespace, Project, Runner, User } from '../../src/generated/prisma/client.js';
 import type { Scope } from '../../src/plugins/auth.js';
 
-// The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which
+// The four runner lists (docs.gitlab.com/api/runners): which
 // runners each returns, every filter and every invalid filter value,
 // pagination headers and Link URLs, roles and token scopes.
 

@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import type { Namespace, Project, Runner, User } from '../../src/generated/prisma/client.js';
 
 // Assigning a project runner to another project and unassigning it
-// (runners-api.md §4.11, §4.12), with GitLab's order of checks.
+// (docs.gitlab.com/api/runners), with GitLab's order of checks.
 
 let t: TestApp;
 let group: Namespace;

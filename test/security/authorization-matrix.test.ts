@@ -15,13 +15,13 @@ import { apiRoutes, fillUrl, pathParams, routeName, takesRunnerId, type RouteEnt
 // tokens with a single scope, expired / revoked / unknown tokens, Sudo with
 // and without the sudo scope) × every kind of runner where the route takes a
 // runner. Expectations come from two places:
-//   - the auth layer (runners-api.md §0.1-0.2), for every route: anonymous →
+//   - the auth layer (docs.gitlab.com/api/rest/authentication), for every route: anonymous →
 //     401 unless the route's auth is 'none'/'optional'; expired and revoked
 //     tokens → 401 invalid_token bodies; a scope the route does not accept →
 //     403 insufficient_scope; blocked → 403; Sudo rules;
 //   - the policy modules (src/policies/*), for the runner routes and the
 //     settings: the same functions the services call decide allowed / 403 /
-//     404 for each role, so this file encodes the order of checks (§4), not
+//     404 for each role, so this file encodes the order of checks, not
 //     the role thresholds.
 // And for every response: no other principal's token, no token digest, no
 // `*_encrypted` value, no maintenance_note the caller may not edit.
@@ -246,7 +246,7 @@ const ROLE_RULES: Record<string, RoleRule> = {
   'POST /api/v4/runners/:id/reset_authentication_token': { variants: ALL_VARIANTS, expect: (role, c) => (can(role, c.variant!, 'update_runner') ? ok : NO_ACCESS) },
   'DELETE /api/v4/runners/:id': {
     variants: ALL_VARIANTS,
-    // §4.7: admin; then "more than one project" before the permission check.
+    // admin; then "more than one project" before the permission check.
     expect: (role, c) =>
       role === 'admin'
         ? ok
@@ -261,7 +261,7 @@ const ROLE_RULES: Record<string, RoleRule> = {
   'POST /api/v4/projects/:id/runners': {
     variants: ['instance', 'group', 'project of the other project'],
     payload: (c) => ({ runner_id: c.runner!.runner.id }),
-    // §4.11, in order: project visible, read_runners, create_runners, group runner, admin, assign_runner.
+    // In order: project visible, read_runners, create_runners, group runner, admin, assign_runner.
     expect: (role, c) =>
       onProject(role, 'read_runners', () => {
         if (!projectCan(role, 'create_runners')) return FORBIDDEN;
@@ -273,7 +273,7 @@ const ROLE_RULES: Record<string, RoleRule> = {
   },
   'DELETE /api/v4/projects/:id/runners/:runner_id': {
     variants: ['instance', 'group', 'project', 'project, also on the other project'],
-    // §4.12: project visible, read_runners, assigned (404), then the unassign policy.
+    // project visible, read_runners, assigned (404), then the unassign policy.
     expect: (role, c) =>
       onProject(role, 'read_runners', () => {
         if (c.variant === 'instance' || c.variant === 'group') return deny(404, '404 Runner Not Found');
@@ -290,7 +290,7 @@ const ROLE_RULES: Record<string, RoleRule> = {
   'GET /api/v4/application/settings': { expect: (role) => (instanceAbilities(policyActor(role), { allowRunnerRegistrationToken: true }).has('read_application_settings') ? ok : FORBIDDEN) },
 };
 
-/** POST /user/runners, per runner type (§5): instance → admin; group → Owner; project → Maintainer+. Invisible still gives 403. */
+/** POST /user/runners, per runner type: instance → admin; group → Owner; project → Maintainer+. Invisible still gives 403. */
 const USER_RUNNERS: Record<string, { payload: (f: Fixture) => Record<string, unknown>; allowed: (role: Role) => boolean }> = {
   instance_type: { payload: () => ({ runner_type: 'instance_type' }), allowed: (role) => instanceAbilities(policyActor(role), { allowRunnerRegistrationToken: true }).has('create_instance_runner') },
   group_type: { payload: (f) => ({ runner_type: 'group_type', group_id: f.group.id }), allowed: (role) => groupCan(role, 'create_runners') },

@@ -9,7 +9,7 @@ import { createPipeline, singleJob } from '../helpers/ci.js';
 import { multipartBody } from '../helpers/hostile-inputs.js';
 import { RunnerSimulator } from '../helpers/runner-simulator.js';
 
-// Spec Decision 5: secrets at rest are digests or ciphertext only, tokens are
+// docs/security.md: secrets at rest are digests or ciphertext only, tokens are
 // compared in constant time, and nothing secret is ever logged. The tokens
 // here are issued through the API, the way a user or gitlab-runner gets them.
 
@@ -134,7 +134,7 @@ describe('secrets at rest (Decision 5)', () => {
           ? /^[0-9a-f]{64}$/.test(v)
           : column_name.endsWith('_encrypted')
             ? /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*$/.test(v)
-            : column_name === 'generated_secret_key'; // the server key itself, kept with the data by design (Decision 5)
+            : column_name === 'generated_secret_key'; // the server key itself, kept with the data by design (docs/security.md)
         if (!ok) bad.push(`${table_name}.${column_name} = ${v.slice(0, 12)}…`);
       }
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError } from '../../src/lib/errors.js';
+import { parseUrlEncoded } from '../../src/lib/route-contract/raw-input.js';
 import {
   atLeastOneOf,
   glBoolean,
@@ -54,7 +55,15 @@ describe('glBoolean (runners-api.md §0.4)', () => {
   });
 
   it('a repeated query key takes the last value, as Rack does', () => {
-    expect(parse(['true', 'False'])).toBe(false);
+    expect(parse(parseUrlEncoded('paused=true&paused=False').paused)).toBe(false);
+  });
+
+  it.each([[[true]], [['true']], [{ a: 'true' }]])('a JSON array or object (%j) is "paused is invalid", as Grape', (value) => {
+    expect(errorBody(() => parse(value))).toEqual({ error: 'paused is invalid' });
+  });
+
+  it('a `paused[]=` form array is "paused is invalid"', () => {
+    expect(errorBody(() => parse(parseUrlEncoded('paused[]=true').paused))).toEqual({ error: 'paused is invalid' });
   });
 
   it('is absent when not given', () => {

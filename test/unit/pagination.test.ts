@@ -5,7 +5,7 @@ import { COUNT_LIMIT, paginate, toQuery } from '../../src/lib/pagination.js';
 import { parseQuery } from '../../src/plugins/compat.js';
 import { glStringArray, paginationParams, parseInput } from '../../src/schemas/common.js';
 
-// runners-api.md §0.5 and clients.md §0 items 6 and 7, on a bare Fastify app
+// docs.gitlab.com/api/rest/#pagination and python-gitlab's and gitbeaker's pagination, on a bare Fastify app
 // with a fake row source of `total` rows (ids 1..total).
 
 let app: FastifyInstance;

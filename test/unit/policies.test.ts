@@ -4,7 +4,7 @@ import { instanceAbilities } from '../../src/policies/instance-policy.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type ProjectFacts } from '../../src/policies/namespace-policy.js';
 import { canUnassignRunner, runnerAbilities, type RunnerAbility, type RunnerFacts, type RunnerProjectFacts } from '../../src/policies/runner-policy.js';
 
-// Table tests of runners-api.md §3 ("Authorization model"): one row per rule.
+// Table tests of GitLab's runner, namespace and global policies (app/policies): one row per rule.
 
 const { NO_ACCESS, GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER } = AccessLevel;
 const anonymous = null;
@@ -177,6 +177,7 @@ const PROJECT_MAINTAINER = [
   ...VISIBLE,
   'read_jobs',
   'create_pipeline',
+  'update_build',
   'read_runners',
   'admin',
   'admin_members',
@@ -196,7 +197,7 @@ describe('ProjectPolicy (projectAbilities)', () => {
     archived: false,
     ...over,
   });
-  const archivedPrevented = ['admin_runners', 'create_runners', 'update_runners_registration_token', 'read_runners_registration_token', 'create_pipeline'];
+  const archivedPrevented = ['admin_runners', 'create_runners', 'update_runners_registration_token', 'read_runners_registration_token', 'create_pipeline', 'update_build'];
   const rows: Array<[string, PolicyActor | null, Partial<ProjectFacts>, string[]]> = [
     ['anonymous, private project', anonymous, {}, []],
     ['anonymous, public project', anonymous, { visibility: 'public' }, VISIBLE],
@@ -204,7 +205,7 @@ describe('ProjectPolicy (projectAbilities)', () => {
     ['non-member, internal project', user, { visibility: 'internal' }, VISIBLE],
     ['Guest', user, { accessLevel: GUEST }, VISIBLE],
     ['Reporter', user, { accessLevel: REPORTER }, [...VISIBLE, 'read_jobs']],
-    ['Developer', user, { accessLevel: DEVELOPER }, [...VISIBLE, 'read_jobs', 'create_pipeline']],
+    ['Developer', user, { accessLevel: DEVELOPER }, [...VISIBLE, 'read_jobs', 'create_pipeline', 'update_build']],
     // read_runners, admin_runners, create_runners, update_runners_registration_token: Maintainer+
     ['Maintainer', user, { accessLevel: MAINTAINER }, PROJECT_MAINTAINER],
     ['Owner', user, { accessLevel: OWNER }, PROJECT_MAINTAINER],

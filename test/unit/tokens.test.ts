@@ -11,7 +11,7 @@ import {
   secureCompare,
 } from '../../src/lib/tokens.js';
 
-// Decision 6 (spec/README.md): token formats as GitLab's newest.
+// docs.gitlab.com/security/tokens/#token-prefixes: token formats as GitLab's newest.
 const FRIENDLY = '[A-Za-z0-9_-]';
 const many = <T>(n: number, f: () => T) => Array.from({ length: n }, f);
 

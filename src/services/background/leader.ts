@@ -1,64 +1,99 @@
+import crypto from 'node:crypto';
 import type pg from 'pg';
+import { openSessionConnection } from '../../db/session-connection.js';
 
-// Work that one server instance of many must do (scheduled pruning): each
-// tick, the instance that takes a PostgreSQL advisory lock named after the
-// task runs it; the others skip that tick. The lock is a session lock on one
-// pooled connection, released when the task ends (or when the connection
-// dies), so a crashed leader never blocks the others.
+// Background work that must run on one instance only, however many share the
+// database: each instance tries a PostgreSQL session-level advisory lock
+// named after the task; the one that holds it is the leader and runs the
+// task every `intervalMs`. If the leader dies or loses its connection, the
+// lock goes with its session and another instance takes over on its next
+// try. The task itself must be safe to run twice (a new leader may start
+// while the old one's last run is still committing): conditional updates.
 
-/** First key of the two-key advisory locks taken here (the second is hashtext(name)). */
-const LEADER_LOCK_CLASS = 1_684_366_707;
-
-export interface LeaderHandle {
+export interface Leadership {
   stop(): Promise<void>;
 }
 
 export interface LeaderOptions {
-  pool: pg.Pool;
-  onError?: (err: unknown) => void;
+  /** Opens the session that holds the lock (default: src/db/session-connection.ts). */
+  connect?: () => Promise<pg.Client>;
+  /** Told about task failures and leadership changes. */
+  log?: (msg: string, err?: unknown) => void;
 }
 
-let defaults: LeaderOptions | undefined;
+/** Advisory lock keys are two int4s: a fixed class for this server, and the task's name hashed. */
+const LOCK_CLASS = 0x676c7262; // "glrb"
+const lockKey = (name: string) => crypto.createHash('sha256').update(name).digest().readInt32BE(0);
 
-/** The pool (and error sink) runAsLeader uses; set once per process by the app. */
-export function configureLeader(opts: LeaderOptions): void {
-  defaults = opts;
-}
-
-export function runAsLeader(name: string, intervalMs: number, task: () => Promise<void>, opts: LeaderOptions | undefined = defaults): LeaderHandle {
-  if (!opts) throw new Error('runAsLeader: no pool configured');
-  const { pool, onError = () => undefined } = opts;
+export function runAsLeader(name: string, intervalMs: number, task: () => Promise<void>, opts: LeaderOptions = {}): Leadership {
+  const connect = opts.connect ?? (() => openSessionConnection());
+  const log = opts.log ?? (() => undefined);
+  const key = lockKey(name);
+  let session: pg.Client | undefined;
   let stopped = false;
   let running: Promise<void> | undefined;
+  /** Holding the lock on `session` (session locks stack: take it once). */
+  let leading = false;
+
+  const dropSession = async () => {
+    const s = session;
+    session = undefined;
+    leading = false;
+    await s?.end().catch(() => undefined);
+  };
 
   const tick = async () => {
-    const client = await pool.connect();
-    let locked = false;
     try {
-      const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LEADER_LOCK_CLASS, name]);
-      locked = res.rows[0]?.ok === true;
-      if (locked && !stopped) await task();
-    } finally {
-      if (locked) await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LEADER_LOCK_CLASS, name]).catch(() => undefined);
-      client.release();
+      if (!session) {
+        const s = await connect();
+        if (stopped) {
+          await s.end().catch(() => undefined);
+          return;
+        }
+        // A session that dies (database restart) takes the lock with it: connect again next time.
+        s.on('end', () => {
+          if (session === s) {
+            session = undefined;
+            leading = false;
+          }
+        });
+        session = s;
+      }
+      if (!leading) {
+        const { rows } = await session.query<{ leader: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS leader', [LOCK_CLASS, key]);
+        if (!rows[0]?.leader) return;
+        leading = true;
+        log(`leading background task ${name}`);
+      } else {
+        // Still connected (and so still holding the lock)?
+        await session.query('SELECT 1');
+      }
+      await task();
+    } catch (err) {
+      log(`background task ${name} failed`, err);
+      // The session may be broken; a fresh one next time (the lock is released with it).
+      await dropSession();
     }
   };
 
-  const timer = setInterval(() => {
-    if (stopped || running) return;
-    running = tick()
-      .catch(onError)
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
+  const loop = () => {
+    if (stopped) return;
+    running = tick().finally(() => {
+      running = undefined;
+      if (!stopped) timer = setTimeout(loop, intervalMs);
+      timer?.unref();
+    });
+  };
+  let timer: NodeJS.Timeout | undefined = setTimeout(loop, 0);
   timer.unref();
 
   return {
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       await running;
+      // Ending the session releases the lock.
+      await dropSession();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { AppContext } from '../../context.js';
 import type { Namespace, Runner, User } from '../../generated/prisma/client.js';
 import { newJobToken } from '../../lib/tokens.js';
+import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { authenticatePoll, pollingManagerId, type PolledRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
 import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 import { processPipeline } from '../pipelines/pipeline-processing.js';
@@ -8,11 +9,12 @@ import type { JobOptions, PipelineConfig } from '../pipelines/pipeline-service.j
 import { withTransaction, type Sql } from '../pipelines/transaction.js';
 import { runnerCache } from '../runner-cache/runner-cache.js';
 import { newQueueValue } from '../runner-cache/runner-token-cache.js';
-import { matchingJobs } from './job-matching.js';
+import { runnerMatcher, type RunnerMatcher } from './job-matching.js';
+import { queryPreparedOn } from '../../db/prepared.js';
 import { runnerQueues } from './runner-queue.js';
 import type { AssignedJob } from '../../presenters/job-request-response.js';
 
-// POST /jobs/request (runner-protocol.md §5): authenticate and heartbeat the
+// POST /jobs/request (GitLab's lib/api/ci/runner.rb): authenticate and heartbeat the
 // runner, then hand out the oldest pending job it may take. The job is locked
 // with FOR UPDATE SKIP LOCKED, so runners polling at the same moment never
 // get the same job, and marked running at once (GitLab's legacy flow; the
@@ -47,6 +49,7 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
     { refreshUnlessIdle: true },
   );
   const { runner, entry } = polled;
+  appMetrics(ctx).runnerAuthenticated(runner.runner_type);
   if (!runner.active) {
     // A paused runner's "idle" value is never kept: once it is unpaused, the
     // value it holds is stale and its next poll looks at the database. Its
@@ -95,39 +98,55 @@ interface CandidateRow {
   options: JobOptions | null;
   archived: boolean;
   build_timeout: number;
+  instance_running: number;
+  queue_size: number;
 }
 
+const LOCK_PENDING_SQL = 'SELECT build_id FROM ci_pending_builds WHERE build_id = $1 FOR UPDATE SKIP LOCKED';
+
 /** GitLab's bucketed count of a project's jobs running on instance runners ("+Inf" for other runner types). */
-async function instanceRunnersCount(sql: Sql, runner: Runner, projectId: number): Promise<string> {
+function instanceRunnersCount(runner: Runner, running: number): string {
   if (runner.runner_type !== RUNNER_TYPE_IDS.instance_type) return '+Inf';
-  const { rows } = await sql.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs r JOIN runners rr ON rr.id = r.runner_id
-       WHERE r.project_id = $1 AND r.status = 'running' AND rr.runner_type = $2 LIMIT 5) running`,
-    [projectId, RUNNER_TYPE_IDS.instance_type],
-  );
-  const n = rows[0]!.n;
-  return n >= 5 ? '5+' : String(n);
+  return running >= 5 ? '5+' : String(running);
+}
+
+/**
+ * The runner's next job, locked in the queue (FOR UPDATE SKIP LOCKED: runners
+ * polling at the same moment never get the same job). `exclude`: candidates
+ * this transaction already locked and gave up on.
+ */
+async function nextCandidate(sql: Sql, matcher: RunnerMatcher, exclude: number[]): Promise<number | null> {
+  const { rows } = await queryPreparedOn<{ build_id: number; level: number; head: number }>(sql, matcher.next(exclude));
+  const found = rows[0];
+  if (!found) return null;
+  if (!matcher.olderAtSameLevel || found.build_id === found.head) return found.build_id;
+  // The runner could not take its project's oldest job: an older one for it may wait in another project at the same level.
+  const older = await queryPreparedOn<{ build_id: number | null }>(sql, matcher.olderAtSameLevel(exclude, found.level, found.build_id));
+  const olderId = older.rows[0]?.build_id;
+  if (olderId == null) return found.build_id;
+  const locked = await queryPreparedOn(sql, { text: LOCK_PENDING_SQL, values: [olderId], generic: false });
+  return locked.rowCount ? olderId : found.build_id;
 }
 
 async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignment | null> {
   const { runner } = polled;
-  const match = matchingJobs(runner, polled.groupId);
+  const matcher = runnerMatcher(runner, polled.groupId);
   // The job row references the manager: make sure it exists before the transaction.
   const runnerManagerId = await pollingManagerId(ctx, polled);
   const result = await withTransaction(ctx, async (sql) => {
     const finishedPipelines: number[] = [];
+    const passedOver: number[] = [];
     for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {
-      const { rows } = await sql.query<CandidateRow>(
-        `SELECT j.id, j.pipeline_id, j.project_id, j.options, p.archived, p.build_timeout
-         FROM jobs j JOIN projects p ON p.id = j.project_id
-         WHERE ${match.where}
-         ORDER BY ${match.orderBy}
-         LIMIT 1
-         FOR UPDATE OF j SKIP LOCKED`,
-        match.values,
-      );
+      const candidateId = await nextCandidate(sql, matcher, passedOver);
+      if (candidateId === null) return { assignment: null, finishedPipelines };
+      // The job row itself: skipped when another transaction holds it (a
+      // cancel or a sweeper changing its status), never waited for.
+      const { rows } = await queryPreparedOn<CandidateRow>(sql, matcher.candidate(passedOver, candidateId));
       const job = rows[0];
-      if (!job) return { assignment: null, finishedPipelines };
+      if (!job) {
+        passedOver.push(candidateId);
+        continue;
+      }
       if (job.archived) {
         // GitLab's pre-assign check: a job of an archived project is dropped, not run.
         await sql.query(
@@ -140,12 +159,6 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignm
       }
       const jobTimeout = job.options?.timeout ?? job.build_timeout;
       const timeout = runner.maximum_timeout ? Math.min(jobTimeout, runner.maximum_timeout) : jobTimeout;
-      // queue_size: the matching pending jobs, this one included.
-      const queueSize = await sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM jobs j JOIN projects p ON p.id = j.project_id WHERE ${match.where}`,
-        match.values,
-      );
-      const runningOnInstance = await instanceRunnersCount(sql, runner, job.project_id);
       const token = newJobToken();
       await sql.query(
         `UPDATE jobs SET status = 'running', runner_id = $2, runner_manager_id = $3, started_at = now(),
@@ -155,7 +168,8 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignm
       );
       await processPipeline(sql, job.pipeline_id);
       return {
-        assignment: { jobId: job.id, token, timeout, queueSize: queueSize.rows[0]!.n, instanceRunnersCount: runningOnInstance },
+        // queue_size: the runner's matching pending jobs (this one included), up to a cap.
+        assignment: { jobId: job.id, token, timeout, queueSize: job.queue_size, instanceRunnersCount: instanceRunnersCount(runner, job.instance_running) },
         finishedPipelines,
       };
     }

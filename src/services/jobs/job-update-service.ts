@@ -4,12 +4,11 @@ import type { Job } from '../../generated/prisma/client.js';
 import { ApiError, forbidden } from '../../lib/errors.js';
 import { secureCompare } from '../../lib/tokens.js';
 import { FAILURE_REASONS } from './failure-reasons.js';
-import { processPipeline } from '../pipelines/pipeline-processing.js';
 import { withTransaction, type Sql } from '../pipelines/transaction.js';
-import { runnerQueues } from './runner-queue.js';
+import { afterCommit, PROCESSING_STATUSES, transitionJob, transitionJobNow } from './job-state.js';
 import { traceUpdateInterval } from './trace-watch.js';
 
-// PUT /jobs/:id and PATCH /jobs/:id/trace (runner-protocol.md §6, §7), both
+// PUT /jobs/:id and PATCH /jobs/:id/trace (GitLab's lib/api/ci/runner.rb), both
 // authenticated by the job token the runner got with the job. The token only
 // works while the job is running: afterwards every call is a 403 carrying
 // `Job-Status`, which tells the runner to stop.
@@ -17,8 +16,12 @@ import { traceUpdateInterval } from './trace-watch.js';
 /** trace_checksum while the runner was asked (412) to send the whole log again. */
 const RESEND_REQUESTED = 'resend-requested';
 
-/** Touch a running job's updated_at at most this often (GitLab: 15 minutes). */
-const TOUCH_INTERVAL = '15 minutes';
+/**
+ * Touch a running job's updated_at at most this often (GitLab: 15 minutes),
+ * and always well within STUCK_JOB_TIMEOUT_SECONDS, so that a runner that
+ * only sends keep-alive PUTs is never taken for a dead one.
+ */
+const touchIntervalSeconds = (ctx: AppContext) => Math.max(1, Math.min(15 * 60, Math.floor(ctx.config.STUCK_JOB_TIMEOUT_SECONDS / 4)));
 /** Heartbeats from PUT/PATCH write contacted_at at most this often; status needs only minute precision. */
 const HEARTBEAT_INTERVAL = '30 seconds';
 
@@ -27,7 +30,8 @@ export async function authenticateJob(ctx: AppContext, jobId: number, token: str
   if (!token) throw forbidden();
   const job = await ctx.prisma.job.findUnique({ where: { id: jobId } });
   if (!job || !job.token_digest || !secureCompare(job.token_digest, ctx.secrets.digest(token))) throw forbidden();
-  if (job.status !== 'running') {
+  // `canceling` too: the runner is still working, and learns of the cancel from the Job-Status header.
+  if (!(PROCESSING_STATUSES as readonly string[]).includes(job.status)) {
     throw new ApiError(403, { message: '403 Forbidden - Job is not processing on runner' }, { 'job-status': job.status });
   }
   await heartbeatJobRunner(ctx, job, ipAddress);
@@ -90,10 +94,10 @@ async function storedTraceCrc(sql: Sql, jobId: number): Promise<number> {
 export async function updateJob(ctx: AppContext, job: Job, input: JobUpdateInput): Promise<JobUpdateResult> {
   const state = input.state ?? '';
   if (state === 'running') {
-    await ctx.pool.query(`UPDATE jobs SET updated_at = now() WHERE id = $1 AND status = 'running' AND updated_at < now() - $2::interval`, [
-      job.id,
-      TOUCH_INTERVAL,
-    ]);
+    await ctx.pool.query(
+      `UPDATE jobs SET updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) AND updated_at < now() - make_interval(secs => $2)`,
+      [job.id, touchIntervalSeconds(ctx), PROCESSING_STATUSES],
+    );
     return { status: 200, jobStatus: job.status };
   }
   if (state !== 'success' && state !== 'failed') return { status: 400, jobStatus: job.status };
@@ -108,26 +112,28 @@ export async function updateJob(ctx: AppContext, job: Job, input: JobUpdateInput
       [job.id],
     );
     const current = rows[0];
-    if (!current || current.status !== 'running') return { kind: 'gone' as const, status: current?.status ?? job.status };
+    if (!current || !(PROCESSING_STATUSES as readonly string[]).includes(current.status)) {
+      return { kind: 'gone' as const, status: current?.status ?? job.status };
+    }
     if (remoteCrc !== undefined && current.trace_checksum !== RESEND_REQUESTED && (await storedTraceCrc(sql, job.id)) !== remoteCrc) {
       await sql.query('UPDATE jobs SET trace_checksum = $2 WHERE id = $1', [job.id, RESEND_REQUESTED]);
       return { kind: 'resend' as const };
     }
-    await sql.query(
-      `UPDATE jobs SET status = $2, failure_reason = $3, exit_code = $4, trace_checksum = $5, finished_at = now(), updated_at = now()
-       WHERE id = $1`,
-      [job.id, state, failureReason, state === 'failed' ? (input.exit_code ?? null) : null, checksum ?? null],
-    );
-    const { queued } = await processPipeline(sql, job.pipeline_id);
-    return { kind: 'finished' as const, queued };
+    // A job being canceled ends canceled, whatever the runner reports: it acknowledged the cancel.
+    const change =
+      current.status === 'canceling'
+        ? { to: 'canceled' as const, traceChecksum: checksum ?? null }
+        : { to: state as 'success' | 'failed', failureReason, exitCode: state === 'failed' ? (input.exit_code ?? null) : null, traceChecksum: checksum ?? null };
+    const result = await transitionJob(sql, job.id, PROCESSING_STATUSES, change);
+    return { kind: 'finished' as const, queued: result.queued, status: result.status ?? change.to };
   });
 
   if (outcome.kind === 'gone') {
     throw new ApiError(403, { message: '403 Forbidden - Job is not processing on runner' }, { 'job-status': outcome.status });
   }
-  if (outcome.kind === 'resend') return { status: 412, jobStatus: 'running' };
-  if (outcome.queued > 0) runnerQueues(ctx).tickAll();
-  return { status: 200, jobStatus: state };
+  if (outcome.kind === 'resend') return { status: 412, jobStatus: job.status };
+  afterCommit(ctx, outcome);
+  return { status: 200, jobStatus: outcome.status };
 }
 
 /** Ci::BuildPendingState.failure_reasons.fetch(reason, 'unknown_failure'). */
@@ -155,35 +161,33 @@ export function contentRangeStart(header: string): number {
  */
 export async function appendTrace(ctx: AppContext, job: Job, start: number, chunk: Buffer): Promise<TraceAppendResult> {
   if (start + chunk.length > ctx.config.JOB_TRACE_SIZE_LIMIT) {
-    const queued = await withTransaction(ctx, async (sql) => {
-      const { rowCount } = await sql.query(
-        `UPDATE jobs SET status = 'failed', failure_reason = 'trace_size_exceeded', finished_at = now(), updated_at = now()
-         WHERE id = $1 AND status = 'running'`,
-        [job.id],
-      );
-      return rowCount ? (await processPipeline(sql, job.pipeline_id)).queued : 0;
-    });
-    if (queued > 0) runnerQueues(ctx).tickAll();
+    await transitionJobNow(ctx, job.id, PROCESSING_STATUSES, { to: 'failed', failureReason: 'trace_size_exceeded' });
     return { kind: 'size-exceeded' };
   }
 
-  const appended = await ctx.pool.query<{ size: number }>(
+  const appended = await ctx.pool.query<{ size: number; status: string }>(
     `UPDATE jobs SET trace = COALESCE(trace, ''::bytea) || $3::bytea, updated_at = now()
-     WHERE id = $1 AND status = 'running' AND octet_length(COALESCE(trace, ''::bytea)) = $2
-     RETURNING octet_length(trace) AS size`,
-    [job.id, start, chunk],
+     WHERE id = $1 AND status = ANY($4::text[]) AND octet_length(COALESCE(trace, ''::bytea)) = $2
+     RETURNING octet_length(trace) AS size, status`,
+    [job.id, start, chunk, PROCESSING_STATUSES],
   );
-  if (appended.rows[0]) return { kind: 'appended', size: appended.rows[0].size, jobStatus: 'running', updateInterval: traceUpdateInterval(job.id) };
+  if (appended.rows[0]) {
+    const { size, status } = appended.rows[0];
+    return { kind: 'appended', size, jobStatus: status, updateInterval: traceUpdateInterval(job.id) };
+  }
 
   // After a 412 the runner re-sends its whole log from 0: replace the stored one.
   if (start === 0) {
-    const replaced = await ctx.pool.query<{ size: number }>(
+    const replaced = await ctx.pool.query<{ size: number; status: string }>(
       `UPDATE jobs SET trace = $2::bytea, updated_at = now()
-       WHERE id = $1 AND status = 'running' AND trace_checksum = $3
-       RETURNING octet_length(trace) AS size`,
-      [job.id, chunk, RESEND_REQUESTED],
+       WHERE id = $1 AND status = ANY($4::text[]) AND trace_checksum = $3
+       RETURNING octet_length(trace) AS size, status`,
+      [job.id, chunk, RESEND_REQUESTED, PROCESSING_STATUSES],
     );
-    if (replaced.rows[0]) return { kind: 'appended', size: replaced.rows[0].size, jobStatus: 'running', updateInterval: traceUpdateInterval(job.id) };
+    if (replaced.rows[0]) {
+      const { size, status } = replaced.rows[0];
+      return { kind: 'appended', size, jobStatus: status, updateInterval: traceUpdateInterval(job.id) };
+    }
   }
 
   const { rows } = await ctx.pool.query<{ size: number; status: string }>(
@@ -191,7 +195,7 @@ export async function appendTrace(ctx: AppContext, job: Job, start: number, chun
     [job.id],
   );
   const row = rows[0];
-  if (!row || row.status !== 'running') {
+  if (!row || !(PROCESSING_STATUSES as readonly string[]).includes(row.status)) {
     throw new ApiError(403, { message: '403 Forbidden - Job is not processing on runner' }, { 'job-status': row?.status ?? job.status });
   }
   return { kind: 'range-mismatch', size: row.size, jobStatus: row.status };

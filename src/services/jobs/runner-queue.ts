@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { jobsMayBeAvailable, runnerCache } from '../runner-cache/runner-cache.js';
 
-// GitLab's "runner queue" ticks (runner-protocol.md §5) for the code that
+// GitLab's "runner queue" ticks (GitLab's lib/api/ci/runner.rb) for the code that
 // queues jobs. The queue values themselves are the runner cache's "idle"
 // answers (src/services/runner-cache/runner-token-cache.ts): a tick bumps the
 // pending-job epoch here at once and on every other instance through NOTIFY,

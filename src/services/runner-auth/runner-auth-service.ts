@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import type { Runner, RunnerManager } from '../../generated/prisma/client.js';
+import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { apiError, forbidden } from '../../lib/errors.js';
 import { CREATION_STATE, RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 import {
@@ -17,7 +18,7 @@ import { loadPollRow, type PollRow } from './poll-loader.js';
 
 export { EXECUTOR_TYPES, type RunnerInfo } from '../runner-cache/manager-details.js';
 
-// `authenticate_runner!` (runner-protocol.md §8): find the runner by the body
+// `authenticate_runner!` (GitLab's lib/api/ci/runner.rb): find the runner by the body
 // `token` (expired tokens are not found → 403), then heartbeat the runner and
 // the runner manager for `system_id` (or '<legacy>').
 //
@@ -45,6 +46,7 @@ export async function findRunnerByToken(ctx: AppContext, token: string | undefin
   const { rows } = await ctx.pool.query<Runner>('SELECT * FROM runners WHERE token_digest = $1', [ctx.secrets.digest(token)]);
   const runner = rows[0];
   if (!runner || isExpired(runner)) throw forbidden();
+  appMetrics(ctx).runnerAuthenticated(runner.runner_type);
   return runner;
 }
 

@@ -13,7 +13,7 @@ export interface ResetToken {
   token_expires_at: Date | null;
 }
 
-/** The groups or projects the runner belongs to: the scope of its token expiry (runners-api.md §1.3). */
+/** The groups or projects the runner belongs to: the scope of its token expiry (GitLab's app/models/ci/runner.rb). */
 export async function runnerExpiryScope(ctx: AppContext, runner: Runner): Promise<{ groupIds?: number[]; projectIds?: number[] }> {
   const type = RUNNER_TYPE_NAMES[runner.runner_type];
   if (type === 'group_type') {

@@ -1,4 +1,4 @@
-// What RunnerManager#heartbeat stores from a request (runner-protocol.md §8),
+// What RunnerManager#heartbeat stores from a request (GitLab's lib/api/ci/runner.rb),
 // in one comparable shape, so the poll path can tell "same as stored" (a
 // contact, coalesced) from "new or changed" (written at once).
 

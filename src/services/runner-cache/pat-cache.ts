@@ -28,8 +28,16 @@ export class PatCache {
   private readonly evictedUsers = new Map<number, number>();
   private readonly evictedTokens = new Map<number, number>();
   enabled = false;
+  /** Token lookups answered from memory or not (the /-/metrics endpoint reads them). */
+  readonly lookups = { hits: 0, misses: 0 };
 
   get(digest: string, now = Date.now()): CachedPat | undefined {
+    const entry = this.lookup(digest, now);
+    if (entry) this.lookups.hits++; else this.lookups.misses++;
+    return entry;
+  }
+
+  private lookup(digest: string, now: number): CachedPat | undefined {
     if (!this.enabled) return undefined;
     const entry = this.byDigest.get(digest);
     if (!entry) return undefined;

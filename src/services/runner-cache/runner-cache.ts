@@ -44,9 +44,9 @@ export class RunnerCacheHub {
   }
 
   async start(): Promise<void> {
-    const { options } = this.ctx.pool;
+    // LISTEN needs a session of its own: behind a pooler, the direct URL.
     this.listener = new CacheListener(
-      { ...options, keepAlive: true, application_name: 'runner-cache-listener' },
+      { ...this.ctx.session, keepAlive: true, application_name: 'runner-cache-listener' },
       {
         onEvent: (event) => this.received(event),
         onUp: () => this.setEnabled(true),

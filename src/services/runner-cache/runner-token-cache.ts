@@ -61,6 +61,8 @@ export class RunnerTokenCache {
   private waiters = new Set<() => void>();
   /** False while invalidations could be missed (no LISTEN connection): nothing is served or stored. */
   enabled = false;
+  /** Token lookups answered from memory or not (the /-/metrics endpoint reads them). */
+  readonly lookups = { hits: 0, misses: 0 };
   /** The pending-job epoch (see above). */
   epoch = 0;
   /** Set on shutdown: held long polls end and no new hold starts. */
@@ -71,7 +73,9 @@ export class RunnerTokenCache {
   }
 
   get(digest: string): CachedRunner | undefined {
-    return this.enabled ? this.byDigest.get(digest) : undefined;
+    const entry = this.enabled ? this.byDigest.get(digest) : undefined;
+    if (entry) this.lookups.hits++; else this.lookups.misses++;
+    return entry;
   }
 
   /** Call before reading the database; pass the result to put(). */

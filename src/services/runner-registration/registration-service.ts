@@ -1,5 +1,4 @@
 import type { AppContext } from '../../context.js';
-import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Namespace, Runner } from '../../generated/prisma/client.js';
 import { forbidden, gone, validationError } from '../../lib/errors.js';
 import { secureCompare, type RunnerTypeName } from '../../lib/tokens.js';
@@ -16,8 +15,9 @@ import {
 import { getSettings } from '../settings/settings-service.js';
 import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
 import { UNAUTHENTICATED_AUTHOR_ID } from '../audit/audit-context.js';
+import { withTransaction } from '../pipelines/transaction.js';
 
-// Ci::Runners::RegisterRunnerService (runners-api.md §6.1): the legacy
+// Ci::Runners::RegisterRunnerService (GitLab's app/services/ci/runners/register_runner_service.rb): the legacy
 // `gitlab-runner register` path, authenticated by a registration token.
 
 /** What the registration token stands for. */
@@ -78,6 +78,19 @@ async function registrationAllowed(ctx: AppContext, target: Exclude<Registration
   }
 }
 
+const REGISTER_SQL = `
+WITH r AS (
+  INSERT INTO runners (runner_type, description, name, active, locked, run_untagged, access_level, maximum_timeout,
+                       maintenance_note, tag_list, registration_type, sharding_key_id, token_digest, token_expires_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14)
+  RETURNING *
+), rp AS (
+  INSERT INTO runner_projects (runner_id, project_id) SELECT r.id, $15::int FROM r WHERE $15::int IS NOT NULL
+), rn AS (
+  INSERT INTO runner_namespaces (runner_id, namespace_id) SELECT r.id, $16::int FROM r WHERE $16::int IS NOT NULL
+)
+SELECT * FROM r`;
+
 export interface RegisteredRunner {
   runner: Runner;
   /** The plain token: shown this once, stored only as a digest. */
@@ -103,41 +116,42 @@ export async function registerRunner(ctx: AppContext, registrationToken: string,
   const expiresAt = await computeTokenExpiry(ctx, type, scope);
   const issued = issueRunnerToken(ctx, type, false);
 
-  // The runner, its runner_projects / runner_namespaces row and its audit
-  // event commit together: a runner never exists without its owner or its record.
-  const runner = await ctx.prisma
-    .$transaction(async (tx) => {
-      const created = await tx.runner.create({
-        data: {
-          runner_type: RUNNER_TYPE_IDS[type],
-          description: attrs.description ?? null,
-          name: attrs.name ?? null,
-          active: attrs.active ?? true,
-          locked: attrs.locked ?? false,
-          run_untagged: runUntagged,
-          access_level: ACCESS_LEVEL_IDS[attrs.access_level ?? 'not_protected'],
-          maximum_timeout: attrs.maximum_timeout ?? null,
-          maintenance_note: attrs.maintenance_note ?? null,
-          tag_list: tags,
-          registration_type: REGISTRATION_TYPE.registration_token,
-          sharding_key_id: target.type === 'group_type' ? target.group.id : target.type === 'project_type' ? target.project.id : null,
-          token_digest: issued.digest,
-          token_expires_at: expiresAt,
-          runner_namespaces: target.type === 'group_type' ? { create: { namespace_id: target.group.id } } : undefined,
-          runner_projects: target.type === 'project_type' ? { create: { project_id: target.project.id } } : undefined,
-        },
-      });
-      // GitLab's RunnerRegistrationTokenAuthor: not a user; the token itself is never recorded.
-      await recordRunnerAuditEvents(tx, [created.id], {
-        eventName: AUDIT_EVENTS.runnerRegistered,
-        message: `Registered ${type.replace('_type', '')} CI runner`,
-        author: { id: UNAUTHENTICATED_AUTHOR_ID, name: `Registration token (${type.replace('_type', '')})` },
-      });
-      return created;
-    }, INTERACTIVE_TX)
+  // One statement inserts the runner and its runner_projects /
+  // runner_namespaces row together (a runner never exists without its
+  // owner); its audit event commits in the same transaction.
+  const ownerProject = target.type === 'project_type' ? target.project.id : null;
+  const ownerGroup = target.type === 'group_type' ? target.group.id : null;
+  const runner = await withTransaction(ctx, async (sql) => {
+    const res = await sql.query<Runner>(REGISTER_SQL, [
+      RUNNER_TYPE_IDS[type],
+      attrs.description ?? null,
+      attrs.name ?? null,
+      attrs.active ?? true,
+      attrs.locked ?? false,
+      runUntagged,
+      ACCESS_LEVEL_IDS[attrs.access_level ?? 'not_protected'],
+      attrs.maximum_timeout ?? null,
+      attrs.maintenance_note ?? null,
+      tags,
+      REGISTRATION_TYPE.registration_token,
+      ownerGroup ?? ownerProject,
+      issued.digest,
+      expiresAt,
+      ownerProject,
+      ownerGroup,
+    ]);
+    const created = res.rows[0]!;
+    // GitLab's RunnerRegistrationTokenAuthor: not a user; the token itself is never recorded.
+    await recordRunnerAuditEvents(sql, [created.id], {
+      eventName: AUDIT_EVENTS.runnerRegistered,
+      message: `Registered ${type.replace('_type', '')} CI runner`,
+      author: { id: UNAUTHENTICATED_AUTHOR_ID, name: `Registration token (${type.replace('_type', '')})` },
+    });
+    return created;
+  })
     .catch((err: unknown) => {
       // The project or group was deleted since the token was resolved: its token is no longer valid.
-      if ((err as { code?: string }).code === 'P2003') throw forbidden('invalid token supplied');
+      if ((err as { code?: string }).code === '23503') throw forbidden('invalid token supplied');
       throw err;
     });
   return { runner, token: issued.token };

@@ -11,10 +11,10 @@ import { withTransaction } from '../pipelines/transaction.js';
 import { deleteRunnersAudited } from '../runners/runner-deletion.js';
 import { RUNNER_TYPE_NAMES } from '../runners/runner-core.js';
 
-// What gitlab-runner does with its own token (runner-protocol.md §2–§4):
+// What gitlab-runner does with its own token (GitLab's lib/api/ci/runner.rb):
 // verify, reset it, unregister itself or one of its managers.
 
-/** POST /runners/verify: heartbeats the runner and the manager for `system_id` (Decision 14). */
+/** POST /runners/verify: heartbeats the runner and the manager for `system_id` (GitLab's lib/api/ci/runner.rb). */
 export async function verifyRunner(ctx: AppContext, token: string, details: HeartbeatDetails): Promise<{ runner: Runner; manager: RunnerManager }> {
   const runner = await findRunnerByToken(ctx, token);
   await assertRunnerHasOwner(ctx, runner);

@@ -1,5 +1,4 @@
 import type { AppContext } from '../../context.js';
-import { INTERACTIVE_TX } from '../../db/client.js';
 import type { Runner } from '../../generated/prisma/client.js';
 import { apiError, forbidden, notFound } from '../../lib/errors.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
@@ -9,11 +8,12 @@ import { authorize, projectAccessLevel, type ProjectWithNamespace } from '../nam
 import { findRunner, loadOwnership, loadRunnerFacts } from './runner-access-service.js';
 import { RUNNER_TYPE_NAMES } from './runner-core.js';
 import { checkUnmodifiedSince } from './runner-service.js';
+import { withLockedRunner } from './runner-lock.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 import { AUDIT_EVENTS, projectEntity, recordRunnerAuditEvents } from '../audit/audit-service.js';
 
 // Assigning an existing project runner to another project and taking it
-// away again (runners-api.md §4.11, §4.12). The project was already found
+// away again (docs.gitlab.com/api/runners). The project was already found
 // and `read_runners` checked by the caller (the routes' before-block).
 
 /** GitLab's message when the runner_projects uniqueness validation fails. */
@@ -46,25 +46,31 @@ export async function assignRunner(
   }
   if (ownership.projectIds.includes(project.id)) throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
 
-  const ownerExists = ownership.ownerProjectId !== null && ownership.ownerProjectId === runner.sharding_key_id;
-  try {
-    await ctx.prisma.$transaction(async (tx) => {
-      await tx.runnerProject.create({ data: { runner_id: runner.id, project_id: project.id } });
-      // The owner project is gone: the runner now belongs to the oldest remaining assignment.
-      if (!ownerExists) await tx.runner.update({ where: { id: runner.id }, data: { sharding_key_id: ownership.projectIds[0] ?? project.id } });
-      // GitLab's AssignRunnerService audits under the project the runner was assigned to.
-      await recordRunnerAuditEvents(tx, [runner.id], { eventName: AUDIT_EVENTS.runnerAssigned, message: 'Assigned CI runner to project', entity: projectEntity(project) });
-    }, INTERACTIVE_TX);
-  } catch (err) {
+  // Decided again under the runner's lock: a concurrent assign, unassign or
+  // delete may have changed the runner since the checks above.
+  await withLockedRunner(ctx, runner.id, async (sql, locked) => {
+    if (locked.ownership.projectIds.includes(project.id)) throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
+    await sql.query('INSERT INTO runner_projects (runner_id, project_id) VALUES ($1, $2)', [runner.id, project.id]);
+    const own = locked.ownership;
+    // The owner project is gone: the runner now belongs to the oldest remaining assignment.
+    const ownerExists = own.ownerProjectId !== null && own.ownerProjectId === locked.runner.sharding_key_id;
+    if (!ownerExists) {
+      await sql.query('UPDATE runners SET sharding_key_id = $2, updated_at = now() WHERE id = $1', [runner.id, own.projectIds[0] ?? project.id]);
+    }
+    // GitLab's AssignRunnerService audits under the project the runner was assigned to.
+    await recordRunnerAuditEvents(sql, [runner.id], { eventName: AUDIT_EVENTS.runnerAssigned, message: 'Assigned CI runner to project', entity: projectEntity(project) });
+  }).catch((err: unknown) => {
+    // The project was deleted meanwhile (foreign key), or another instance inserted the same link.
     const code = (err as { code?: string }).code;
-    if (code === 'P2002') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
-    // The runner was deleted by a concurrent request since the lookup.
-    if (code === 'P2003' || code === 'P2025') throw notFound('Runner');
+    if (code === '23505') throw apiError(400, `${ALREADY_ASSIGNED} - runner_error`);
+    if (code === '23503') throw notFound('Project');
     throw err;
-  }
+  });
   // The runner may now take this project's pending jobs.
   await runnersChanged(ctx, [runner.id]);
-  return ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } });
+  return ctx.prisma.runner.findUniqueOrThrow({ where: { id: runner.id } }).catch(() => {
+    throw notFound('Runner');
+  });
 }
 
 /**
@@ -79,31 +85,38 @@ export async function unassignRunner(
   runnerId: number,
   ifUnmodifiedSince: string | undefined,
 ): Promise<void> {
-  const link = await ctx.prisma.runnerProject.findUnique({
-    where: { runner_id_project_id: { runner_id: runnerId, project_id: project.id } },
-    include: { runner: true },
-  });
-  if (!link) throw notFound('Runner');
-  const ownership = await loadOwnership(ctx, link.runner);
+  // The link and its runner in one statement: a runner deleted under this
+  // request is simply not found (two reads could see the link but no runner).
+  const found = await ctx.pool.query<Runner & { link_updated_at: Date }>(
+    `SELECT r.*, rp.updated_at AS link_updated_at FROM runner_projects rp JOIN runners r ON r.id = rp.runner_id
+      WHERE rp.runner_id = $1 AND rp.project_id = $2`,
+    [runnerId, project.id],
+  );
+  const runner = found.rows[0];
+  if (!runner) throw notFound('Runner');
+  const ownership = await loadOwnership(ctx, runner);
   const isOwnerProject = ownership.ownerProjectId === project.id;
   if (!actor.admin) {
-    if (link.runner.locked) throw forbidden('Runner is locked');
+    if (runner.locked) throw forbidden('Runner is locked');
     const projectAccess = await projectAccessLevel(ctx, actor.id, project);
-    const facts = { projectAccess, locked: link.runner.locked, isOwnerProject, projectArchived: project.archived };
+    const facts = { projectAccess, locked: runner.locked, isOwnerProject, projectArchived: project.archived };
     if (!canUnassignRunner(actor, facts)) throw forbidden('No access granted');
   }
-  checkUnmodifiedSince(ifUnmodifiedSince, link.updated_at);
+  checkUnmodifiedSince(ifUnmodifiedSince, runner.link_updated_at);
   // UnassignRunnerService: what the policy refuses everyone, admins hear in words.
   if (isOwnerProject) throw forbidden('You cannot unassign a runner from the owner project. Delete the runner instead');
   if (project.archived) throw forbidden("User not allowed to manage project's runners");
-  // A concurrent unassign may have won since the lookup: this caller then gets the 404.
-  const count = await ctx.prisma.$transaction(async (tx) => {
-    const removed = await tx.runnerProject.deleteMany({ where: { id: link.id } });
-    if (removed.count > 0) {
-      await recordRunnerAuditEvents(tx, [runnerId], { eventName: AUDIT_EVENTS.runnerUnassigned, message: 'Unassigned CI runner from project', entity: projectEntity(project) });
+  // Under the runner's lock: a concurrent unassign or delete may have won
+  // since the lookup (this caller then gets the 404), or a concurrent change
+  // may have made this project the owner or locked the runner.
+  await withLockedRunner(ctx, runnerId, async (sql, locked) => {
+    if (!locked.ownership.projectIds.includes(project.id)) throw notFound('Runner');
+    if (locked.ownership.ownerProjectId === project.id) {
+      throw forbidden('You cannot unassign a runner from the owner project. Delete the runner instead');
     }
-    return removed.count;
-  }, INTERACTIVE_TX);
+    if (!actor.admin && locked.runner.locked) throw forbidden('Runner is locked');
+    await sql.query('DELETE FROM runner_projects WHERE runner_id = $1 AND project_id = $2', [runnerId, project.id]);
+    await recordRunnerAuditEvents(sql, [runnerId], { eventName: AUDIT_EVENTS.runnerUnassigned, message: 'Unassigned CI runner from project', entity: projectEntity(project) });
+  });
   await runnersChanged(ctx, [runnerId]);
-  if (count === 0) throw notFound('Runner');
 }

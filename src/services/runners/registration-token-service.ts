@@ -9,7 +9,7 @@ import { getSettings } from '../settings/settings-service.js';
 import { AUDIT_EVENTS, groupEntity, INSTANCE_SCOPE, projectEntity, recordAuditEvent } from '../audit/audit-service.js';
 
 // Resetting the instance, project and group registration tokens
-// (runners-api.md §4.14-4.16). Registration tokens must be shown again, so
+// (docs.gitlab.com/api/runners). Registration tokens must be shown again, so
 // they are kept encrypted plus a digest for lookup. Each reset answers
 // ResetTokenResult, which for these non-expiring tokens is {"token"} only.
 

@@ -7,7 +7,7 @@ import { runnerAbilities, type RunnerAbility, type RunnerFacts } from '../../pol
 import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-service.js';
 import { RUNNER_TYPE_IDS, RUNNER_TYPE_NAMES } from './runner-core.js';
 
-// Loads the facts Ci::RunnerPolicy decides on (runners-api.md §3) for one
+// Loads the facts Ci::RunnerPolicy decides on (GitLab's app/policies) for one
 // runner and one user; the pure policy in src/policies/runner-policy.ts
 // turns them into abilities.
 

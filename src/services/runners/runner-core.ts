@@ -33,7 +33,7 @@ const minDefined = (...values: (number | null | undefined)[]) => {
 };
 
 /**
- * compute_token_expiration (runners-api.md §1.3): the instance interval for
+ * compute_token_expiration (GitLab's app/models/ci/runner.rb): the instance interval for
  * instance runners; for group and project runners the smallest effective
  * interval over the runner's groups or projects, where the effective value is
  * min(instance setting for that type, ancestors' settings, own setting).
@@ -88,7 +88,7 @@ export interface RunnerAttributes {
 }
 
 /**
- * Ci::Runner validations (runners-api.md §1.1), returned in GitLab's
+ * Ci::Runner validations (GitLab's app/models/ci/runner.rb), returned in GitLab's
  * errors.messages shape ({} when valid). `changed` limits the checks that
  * GitLab runs only when an attribute changed.
  */
@@ -122,7 +122,7 @@ export function fullMessagesSentence(errors: Record<string, string[]>): string {
 export type RunnerCreateData = Prisma.RunnerUncheckedCreateInput;
 
 // ---------------------------------------------------------------------------
-// Status (runners-api.md §1.2). Computed from the stored columns on every
+// Status (GitLab's app/models/ci/runner.rb). Computed from the stored columns on every
 // read, so every server instance reports the same value for the same row.
 
 export type RunnerStatus = 'online' | 'offline' | 'stale' | 'never_contacted' | 'paused';

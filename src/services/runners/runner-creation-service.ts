@@ -20,7 +20,7 @@ import {
 } from './runner-core.js';
 import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
 
-// POST /user/runners (runners-api.md §5): Ci::Runners::CreateRunnerService
+// POST /user/runners (docs.gitlab.com/api/users/#create-a-runner-linked-to-a-user): Ci::Runners::CreateRunnerService
 // with its three creation strategies. The runner gets a `glrt-` token that
 // is shown once, in this response.
 

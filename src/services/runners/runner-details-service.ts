@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { queryPrepared } from '../../db/prepared.js';
-import type { Namespace } from '../../generated/prisma/client.js';
+import type { Namespace, Runner } from '../../generated/prisma/client.js';
 import { notFound } from '../../lib/errors.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { canReadCode } from '../../policies/namespace-policy.js';
@@ -12,7 +12,7 @@ import { groupAccessLevel, projectAccessLevels } from '../namespaces/access-serv
 import { authorizeRunner, loadRunnerFacts, OWNERSHIP_COLUMNS, ownershipFrom, type OwnershipColumns, type RunnerOwnership } from './runner-access-service.js';
 import { EXECUTING_JOB_STATUSES, RUNNER_TYPE_IDS } from './runner-core.js';
 
-// GET /runners/:id (runners-api.md §4.3): Entities::Ci::RunnerDetails in one
+// GET /runners/:id (docs.gitlab.com/api/runners): Entities::Ci::RunnerDetails in one
 // statement. The row, its ownership, creator, job execution status, latest
 // manager, group and assigned projects (with their namespace chains' names)
 // used to be seven queries, most through Prisma; for an admin (whom the
@@ -148,10 +148,13 @@ export async function readRunnerDetails(
   ctx: AppContext,
   actor: PolicyActor,
   id: number,
-  opts: { includeProjects: boolean },
+  opts: { includeProjects: boolean; written?: Pick<Runner, (typeof RUNNER_COLUMNS)[number]> },
 ): Promise<{ runner: RunnerDetailsRow; extras: RunnerDetailsExtras }> {
   const d = await loadDetails(ctx, id, opts.includeProjects);
   if (!d) throw notFound('Runner');
+  // PUT answers with the caller's own write, as GitLab does, even when
+  // another writer has changed the row since.
+  if (opts.written) for (const c of RUNNER_COLUMNS) (d.runner as unknown as Record<string, unknown>)[c] = opts.written[c];
   const can = runnerAbilities(actor, await loadRunnerFacts(ctx, actor, d.runner, d.ownership));
   authorizeRunner({ can }, 'read_runner');
 

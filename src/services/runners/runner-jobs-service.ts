@@ -10,7 +10,7 @@ import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-acce
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
 import { loadProjectViews } from './runner-view-service.js';
 
-// GET /runners/:id/jobs (runners-api.md §4.8): Ci::RunnerJobsFinder with
+// GET /runners/:id/jobs (docs.gitlab.com/api/runners): Ci::RunnerJobsFinder with
 // offset or keyset pagination.
 
 /** A job row without its log, which lists never need. */

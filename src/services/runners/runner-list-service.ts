@@ -27,7 +27,7 @@ function runnerList(ctx: AppContext, set: RunnerSet, spec: RunnerFilterSpec): Ru
   };
 }
 
-// The four runner lists (runners-api.md §4.1, 4.2, 4.10, 4.13): which
+// The four runner lists (docs.gitlab.com/api/runners): which
 // runners each starts from, who may ask, and which deprecated scopes each
 // accepts.
 

@@ -7,7 +7,7 @@ import type { RunnerScope } from '../../schemas/runners.js';
 import { AccessLevel } from '../../policies/access-levels.js';
 import { EXECUTING_JOB_STATUSES, ONLINE_CONTACT_TIMEOUT_MS, RUNNER_TYPE_IDS, STALE_TIMEOUT_MS } from './runner-core.js';
 
-// The SQL behind every runner list (runners-api.md §4.1, 4.2, 4.10, 4.13),
+// The SQL behind every runner list (docs.gitlab.com/api/runners),
 // shaped for 100,000 runners (issue 5; plans checked by
 // test/integration/list-query-plans.test.ts, measurements in the perf notes):
 //
@@ -119,7 +119,7 @@ function availableToUserIdsSql(sql: Sql, userId: number): string {
              AND n.traversal_ids && ARRAY(SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${u} AND gm.access_level >= ${AccessLevel.OWNER}))`;
 }
 
-/** The SQL meaning of a `scope`/`status`/`type` value (runners-api.md §1.2 filter table). */
+/** The SQL meaning of a `scope`/`status`/`type` value (GitLab's app/models/ci/runner.rb). */
 function scopeSql(sql: Sql, scope: RunnerScope, now: number): string {
   const onlineDeadline = () => sql.p(new Date(now - ONLINE_CONTACT_TIMEOUT_MS));
   switch (scope) {
@@ -152,7 +152,7 @@ function scopeSql(sql: Sql, scope: RunnerScope, now: number): string {
  * RunnerManager.with_version_prefix: not a plain prefix. The regex picked
  * depends on how many components the value has, and the value gets a
  * trailing dot when the regex ends with one, so "16" matches 16.x.y but
- * neither 1.6 nor 160.0 (runners-api.md §1.4).
+ * neither 1.6 nor 160.0 (GitLab's app/finders/ci/runners_finder.rb).
  */
 export function versionPrefixMatch(value: string): { regex: string; value: string } {
   const regex = /\d+\.\d+\.\d+/.test(value) ? '^\\d+\\.\\d+\\.\\d+' : /\d+\.\d+/.test(value) ? '^\\d+\\.\\d+\\.' : '^\\d+\\.';

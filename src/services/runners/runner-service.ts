@@ -19,13 +19,13 @@ import {
 } from './runner-core.js';
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
 import { loadProjectViews } from './runner-view-service.js';
+import { withLockedRunner } from './runner-lock.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 import { AUDIT_EVENTS, recordRunnerAuditEvents } from '../audit/audit-service.js';
-import { withTransaction } from '../pipelines/transaction.js';
 import { deleteRunnersAudited } from './runner-deletion.js';
 
 // One runner by id: show, update, delete, managers, projects and token
-// reset (runners-api.md §4.3-4.9). Every function looks the runner up
+// reset (docs.gitlab.com/api/runners). Every function looks the runner up
 // (404), asks the policy (403) and only then acts.
 
 /** `authenticate_show_runner!`: admins and, through the policy, everyone who may read the runner. */
@@ -46,8 +46,11 @@ export async function findUpdatableRunner(ctx: AppContext, actor: PolicyActor, i
  * PUT /runners/:id after authorization: `paused` wins over `active` by
  * becoming it, the tag list is replaced whole, and the model validations
  * run (tag checks only when the tags changed) → 400 {"message":{attr:[…]}}.
+ * The row is locked while the combined state is validated and written, so
+ * two valid writes can never add up to an invalid runner (run_untagged=false
+ * from one, no tags from the other); the returned row is this caller's write.
  */
-export async function updateRunner(ctx: AppContext, runner: Runner, input: RunnerUpdateInput): Promise<Runner> {
+export async function updateRunner(ctx: AppContext, runnerId: number, input: RunnerUpdateInput): Promise<Runner> {
   const data: Partial<Runner> = {};
   if (input.description !== undefined) data.description = input.description;
   if (input.paused !== undefined) data.active = !input.paused;
@@ -59,30 +62,35 @@ export async function updateRunner(ctx: AppContext, runner: Runner, input: Runne
   if (input.maximum_timeout !== undefined) data.maximum_timeout = input.maximum_timeout;
   if (input.maintenance_note !== undefined) data.maintenance_note = input.maintenance_note;
 
-  const merged = { ...runner, ...data };
-  const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
-  const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
-  if (Object.keys(errors).length > 0) throw validationError(errors);
-  const updated = await ctx.prisma
-    .$transaction(async (tx) => {
-      const row = await tx.runner.update({ where: { id: runner.id }, data });
-      for (const change of runnerChanges(runner, data)) {
-        if (change.field === 'active') {
-          const paused = change.to === false;
-          await recordRunnerAuditEvents(tx, [runner.id], { eventName: paused ? AUDIT_EVENTS.runnerPaused : AUDIT_EVENTS.runnerUnpaused, message: paused ? 'Paused CI runner' : 'Unpaused CI runner' });
-        } else {
-          await recordRunnerAuditEvents(tx, [runner.id], {
-            eventName: AUDIT_EVENTS.runnerUpdated,
-            message: `Changed ${change.field} from ${JSON.stringify(change.from)} to ${JSON.stringify(change.to)}`,
-            details: { change: change.field, from: change.from, to: change.to },
-          });
-        }
+  const updated = await withLockedRunner(ctx, runnerId, async (sql, { runner }) => {
+    const merged = { ...runner, ...data };
+    const tagsChanged = data.tag_list !== undefined && data.tag_list.join('\u0000') !== runner.tag_list.join('\u0000');
+    const errors = validateRunner(merged, { tags: tagsChanged, description: data.description !== undefined && data.description !== runner.description });
+    if (Object.keys(errors).length > 0) throw validationError(errors);
+    const columns = Object.keys(data) as (keyof Runner)[];
+    const set = columns.map((c, i) => `${c} = $${i + 2}`).join(', ');
+    const res = await sql.query<Runner>(
+      `UPDATE runners SET ${set}${set ? ', ' : ''}updated_at = now() WHERE id = $1 RETURNING *`,
+      [runnerId, ...columns.map((c) => data[c])],
+    );
+    const row = res.rows[0]!;
+    // Each change is audited in the same transaction as the write.
+    for (const change of runnerChanges(runner, data)) {
+      if (change.field === 'active') {
+        const paused = change.to === false;
+        await recordRunnerAuditEvents(sql, [runnerId], { eventName: paused ? AUDIT_EVENTS.runnerPaused : AUDIT_EVENTS.runnerUnpaused, message: paused ? 'Paused CI runner' : 'Unpaused CI runner' });
+      } else {
+        await recordRunnerAuditEvents(sql, [runnerId], {
+          eventName: AUDIT_EVENTS.runnerUpdated,
+          message: `Changed ${change.field} from ${JSON.stringify(change.from)} to ${JSON.stringify(change.to)}`,
+          details: { change: change.field, from: change.from, to: change.to },
+        });
       }
-      return row;
-    }, INTERACTIVE_TX)
-    .catch(goneRunner);
+    }
+    return row;
+  });
   // Paused, tags, access level, timeout…: every instance drops what it cached about the runner.
-  await runnersChanged(ctx, [runner.id]);
+  await runnersChanged(ctx, [runnerId]);
   return updated;
 }
 
@@ -112,7 +120,7 @@ export function checkUnmodifiedSince(header: string | undefined, lastModified: D
 }
 
 /**
- * DELETE /runners/:id (§4.7): admins may always; otherwise a runner with
+ * DELETE /runners/:id: admins may always; otherwise a runner with
  * more than one project is refused before the permission is even checked.
  */
 export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: number, ifUnmodifiedSince: string | undefined): Promise<void> {
@@ -124,12 +132,17 @@ export async function deleteRunner(ctx: AppContext, actor: PolicyActor, id: numb
   checkUnmodifiedSince(ifUnmodifiedSince, access.runner.updated_at);
   // A concurrent delete may have won since the lookup: that caller got the 204, this one the runner's 404.
   const type = RUNNER_TYPE_NAMES[access.runner.runner_type]!.replace('_type', '');
-  const deleted = await withTransaction(ctx, (tx) =>
-    deleteRunnersAudited(tx, [access.runner.id], { eventName: AUDIT_EVENTS.runnerUnregistered, message: `Unregistered ${type} CI runner` }),
-  );
-  // Its token must stop working on every instance, not only this one.
-  await runnersChanged(ctx, [access.runner.id]);
-  if (deleted.length === 0) throw notFound('Runner');
+  // The row lock makes a concurrent assign or unassign finish first (or find
+  // the runner gone), so links never outlive their runner mid-request; the
+  // event is written in the same transaction as the delete.
+  try {
+    await withLockedRunner(ctx, access.runner.id, (sql) =>
+      deleteRunnersAudited(sql, [access.runner.id], { eventName: AUDIT_EVENTS.runnerUnregistered, message: `Unregistered ${type} CI runner` }),
+    );
+  } finally {
+    // Its token must stop working on every instance, not only this one.
+    await runnersChanged(ctx, [access.runner.id]);
+  }
 }
 
 export async function listRunnerManagers(ctx: AppContext, actor: PolicyActor, id: number): Promise<RunnerManager[]> {

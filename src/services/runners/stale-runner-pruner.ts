@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { SYSTEM_AUTHOR, withAuditOrigin } from '../audit/audit-context.js';
 import { AUDIT_EVENTS } from '../audit/audit-service.js';
-import { configureLeader, runAsLeader, type LeaderHandle } from '../background/leader.js';
+import { runAsLeader, type Leadership } from '../background/leader.js';
 import { withTransaction } from '../pipelines/transaction.js';
 import { runnersChanged } from '../runner-cache/runner-cache.js';
 import { STALE_TIMEOUT_MS } from './runner-core.js';
@@ -60,11 +60,15 @@ export async function pruneStaleRunners(ctx: AppContext, now: number = Date.now(
 }
 
 /** Starts the job (STALE_RUNNER_PRUNING_INTERVAL_SECONDS, 0 = off); null when off. */
-export function startStaleRunnerPruning(ctx: AppContext): LeaderHandle | null {
+export function startStaleRunnerPruning(ctx: AppContext): Leadership | null {
   const seconds = ctx.config.STALE_RUNNER_PRUNING_INTERVAL_SECONDS;
   if (!seconds) return null;
-  configureLeader({ pool: ctx.pool, onError: (err) => ctx.log.error({ err }, 'stale runner pruning failed') });
-  return runAsLeader('stale-runner-pruning', seconds * 1000, async () => {
-    await pruneStaleRunners(ctx);
-  });
+  return runAsLeader(
+    'stale-runner-pruning',
+    seconds * 1000,
+    async () => {
+      await pruneStaleRunners(ctx);
+    },
+    { log: (msg, err) => (err ? ctx.log.error({ err }, msg) : ctx.log.info(msg)) },
+  );
 }

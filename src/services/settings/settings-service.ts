@@ -14,7 +14,7 @@ export async function getSettings(ctx: AppContext): Promise<ApplicationSetting> 
 }
 
 // ---------------------------------------------------------------------------
-// GET/PUT /application/settings (admin): the runner settings of spec Decision 13.
+// GET/PUT /application/settings (admin): the runner settings of docs.gitlab.com/api/settings.
 
 const INTERVAL_KEYS = ['runner_token_expiration_interval', 'group_runner_token_expiration_interval', 'project_runner_token_expiration_interval'] as const;
 

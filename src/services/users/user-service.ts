@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { INTERACTIVE_TX } from '../../db/client.js';
 import type { PersonalAccessToken, User } from '../../generated/prisma/client.js';
-import type { Scope } from '../../plugins/auth.js';
+import type { Scope } from '../../domain/scopes.js';
 import type { ListUsersQuery, CreateUserInput, CreatePersonalAccessTokenInput } from '../../schemas/users.js';
 import type { PageSource } from '../../lib/pagination.js';
 import { apiError, conflict, forbidden, notFound, validationError } from '../../lib/errors.js';

@@ -1,14 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { keysetPage, paginate } from '../../../lib/pagination.js';
+import { defineRoute } from '../../../lib/route-contract/index.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { presentAuditEvent } from '../../../presenters/audit-event.js';
-import { parseInput } from '../../../schemas/common.js';
-import { auditEventIdParams, instanceAuditEventsQuery, scopedAuditEventParams, scopedAuditEventsQuery, type AuditEventsQuery } from '../../../schemas/audit-events.js';
+import { namespacedIdText } from '../../../schemas/common.js';
+import {
+  auditEventIdPath,
+  instanceAuditEventsParams,
+  scopedAuditEventPath,
+  scopedAuditEventsParams,
+  scopedAuditEventsPath,
+  type AuditEventsQuery,
+} from '../../../schemas/audit-events.js';
+import * as res from '../../../schemas/responses.js';
 import { auditEventsSource, auditScopeFor, findAuditEvent, keysetAuditEvents, type AuditScope } from '../../../services/audit/audit-query-service.js';
 
 // GitLab's Audit Events API (doc/api/audit_events.md; an EE feature in
 // GitLab): /audit_events (admins), /groups/:id/audit_events (Owners),
 // /projects/:id/audit_events (Maintainers+), each with /:audit_event_id.
+// The scope is checked (404/403) before the filters are validated.
+
+const tags = ['audit_events'];
 
 export default async function auditEventRoutes(app: FastifyInstance) {
   const { ctx } = app;
@@ -23,33 +35,53 @@ export default async function auditEventRoutes(app: FastifyInstance) {
     return events.map(presentAuditEvent);
   }
 
-  app.get('/audit_events', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const q = parseInput(instanceAuditEventsQuery, request.query);
-    const scope = await auditScopeFor(ctx, actor, 'instance');
-    return list(request, reply, scope, q, q);
-  });
+  defineRoute(
+    app,
+    {
+      method: 'GET', path: '/audit_events', summary: "The instance's audit events (admins)", tags, auth: 'user',
+      params: instanceAuditEventsParams, paginated: true,
+      before: (request) => auditScopeFor(ctx, requireActor(request).user, 'instance'),
+      responses: { 200: { description: 'Audit events', schema: res.auditEventList } },
+    },
+    async (q, request, reply, scope) => list(request, reply, scope, q, q),
+  );
 
-  app.get('/audit_events/:audit_event_id', async (request) => {
-    const actor = requireActor(request).user;
-    const { audit_event_id } = parseInput(auditEventIdParams, request.params);
-    const scope = await auditScopeFor(ctx, actor, 'instance');
-    return presentAuditEvent(await findAuditEvent(ctx, scope, audit_event_id));
-  });
+  defineRoute(
+    app,
+    {
+      method: 'GET', path: '/audit_events/:audit_event_id', summary: 'One audit event (admins)', tags, auth: 'user',
+      pathParams: auditEventIdPath,
+      before: (request) => auditScopeFor(ctx, requireActor(request).user, 'instance'),
+      responses: { 200: { description: 'The audit event', schema: res.auditEvent } },
+    },
+    async ({ audit_event_id }, _request, _reply, scope) => presentAuditEvent(await findAuditEvent(ctx, scope, audit_event_id)),
+  );
 
   for (const kind of ['group', 'project'] as const) {
-    app.get(`/${kind}s/:id/audit_events`, async (request, reply) => {
-      const actor = requireActor(request).user;
-      const { id, ...q } = parseInput(scopedAuditEventsQuery, { ...(request.query as object), ...(request.params as object) });
-      const scope = await auditScopeFor(ctx, actor, kind, id);
-      return list(request, reply, scope, q, q);
-    });
+    const who = kind === 'group' ? 'Owners' : 'Maintainers';
+    defineRoute(
+      app,
+      {
+        method: 'GET', path: `/${kind}s/:id/audit_events`, summary: `A ${kind}'s audit events (${who})`, tags, auth: 'user',
+        pathParams: scopedAuditEventsPath, params: scopedAuditEventsParams, paginated: true,
+        before: (request, { id }) => auditScopeFor(ctx, requireActor(request).user, kind, id),
+        responses: { 200: { description: 'Audit events', schema: res.auditEventList } },
+      },
+      async (input, request, reply, scope) => {
+        const { id, ...q } = input;
+        return list(request, reply, scope, q, { ...q, id: namespacedIdText(id) });
+      },
+    );
 
-    app.get(`/${kind}s/:id/audit_events/:audit_event_id`, async (request) => {
-      const actor = requireActor(request).user;
-      const { id, audit_event_id } = parseInput(scopedAuditEventParams, request.params);
-      const scope = await auditScopeFor(ctx, actor, kind, id);
-      return presentAuditEvent(await findAuditEvent(ctx, scope, audit_event_id));
-    });
+    defineRoute(
+      app,
+      {
+        method: 'GET', path: `/${kind}s/:id/audit_events/:audit_event_id`, summary: `One of a ${kind}'s audit events (${who})`, tags, auth: 'user',
+        pathParams: scopedAuditEventPath,
+        before: (request, { id }) => auditScopeFor(ctx, requireActor(request).user, kind, id),
+        responses: { 200: { description: 'The audit event', schema: res.auditEvent } },
+      },
+      async ({ audit_event_id }, _request, _reply, scope) => presentAuditEvent(await findAuditEvent(ctx, scope, audit_event_id)),
+    );
   }
 }

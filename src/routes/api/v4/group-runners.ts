@@ -1,29 +1,45 @@
 import type { FastifyInstance } from 'fastify';
+import { defineRoute } from '../../../lib/route-contract/index.js';
 import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
+import { namespacedIdText } from '../../../schemas/common.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
-import { parseInput } from '../../../schemas/common.js';
-import { groupRunnerListQuery, namespacedIdParams } from '../../../schemas/runners.js';
+import * as res from '../../../schemas/responses.js';
+import { groupRunnerListParams, namespacedIdPath } from '../../../schemas/runners.js';
 import { findGroupForRunners, groupRunnersSource } from '../../../services/runners/runner-list-service.js';
 
-// GET /groups/:id/runners (runners-api.md §4.13): the group's and its
+// GET /groups/:id/runners (docs.gitlab.com/api/runners): the group's and its
 // ancestors' runners plus instance runners; `scope` is not a parameter here.
+// The group lookup (404/403) runs before the filters are validated, as
+// GitLab's `before` block.
 
 export default async function groupRunnerRoutes(app: FastifyInstance) {
   const { ctx } = app;
   const externalUrl = ctx.config.EXTERNAL_URL;
 
-  app.get('/groups/:id/runners', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(namespacedIdParams, request.params);
-    const { subject: group } = await findGroupForRunners(ctx, actor, id);
-    const query = parseInput(groupRunnerListQuery, request.query);
-    const source = groupRunnersSource(ctx, group, query);
-    const linkParams = { ...query, id: (request.params as { id: string }).id };
-    const runners =
-      query.pagination === 'keyset'
-        ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-        : await paginate(request, reply, query, linkParams, source, { externalUrl });
-    return presentRunnerItems(runners, presentOptions(request, externalUrl));
-  });
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      path: '/groups/:id/runners',
+      summary: "List a group's runners",
+      tags: ['runners'],
+      auth: 'user',
+      pathParams: namespacedIdPath,
+      params: groupRunnerListParams,
+      paginated: true,
+      before: async (request, { id }) => (await findGroupForRunners(ctx, requireActor(request).user, id)).subject,
+      responses: { 200: { description: 'Runners', schema: res.runnerList } },
+    },
+    async (input, request, reply, group) => {
+      const { id, ...query } = input;
+      const source = groupRunnersSource(ctx, group, query);
+      const linkParams = { ...query, id: namespacedIdText(id) };
+      const runners =
+        query.pagination === 'keyset'
+          ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+          : await paginate(request, reply, query, linkParams, source, { externalUrl });
+      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+    },
+  );
 }

@@ -1,18 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Namespace, User } from '../../../generated/prisma/client.js';
+import { defineRoute } from '../../../lib/route-contract/index.js';
 import { baseUrl, paginate } from '../../../lib/pagination.js';
 import type { NamespaceAbility } from '../../../policies/namespace-policy.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { presentGroup, presentGroupDetail } from '../../../presenters/group.js';
 import { presentProject } from '../../../presenters/project.js';
-import { parseInput } from '../../../schemas/common.js';
-import { createGroupBody, groupIdParams, listGroupsQuery, showGroupQuery, updateGroupBody } from '../../../schemas/groups.js';
+import { createGroupParams, groupIdPath, listGroupsParams, showGroupParams, updateGroupParams } from '../../../schemas/groups.js';
+import * as res from '../../../schemas/responses.js';
 import { createGroup, groupListSource, loadNamespaceNames, updateGroup, visibleGroupRunnersToken } from '../../../services/groups/group-service.js';
 import { findGroupFor } from '../../../services/namespaces/access-service.js';
 import { groupProjectsFor } from '../../../services/projects/project-service.js';
 
 // /groups (lib/api/groups.rb): GETs are open to anonymous callers
 // (`authenticate_non_get!`); `:id` is a numeric id or a URL-encoded full path.
+
+const tags = ['groups'];
 
 export default async function groupsRoutes(app: FastifyInstance) {
   const { ctx } = app;
@@ -30,40 +33,51 @@ export default async function groupsRoutes(app: FastifyInstance) {
     return presentGroupDetail(group, base, names, { runnersToken, projects: presented });
   }
 
-  app.get('/groups', { config: { auth: 'optional' } }, async (request, reply) => {
-    const viewer = request.actor?.user ?? null;
-    const query = parseInput(listGroupsQuery, request.query);
-    const groups = await paginate(request, reply, query, query, groupListSource(ctx, viewer, query), { externalUrl });
-    const names = await loadNamespaceNames(ctx, groups);
-    const base = baseUrl(request, externalUrl);
-    return groups.map((g) => presentGroup(g, base, names));
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/groups', summary: 'List groups', tags, auth: 'user-optional', params: listGroupsParams, paginated: true, responses: { 200: { description: 'Groups', schema: res.group.array() } } },
+    async (query, request, reply) => {
+      const viewer = request.actor?.user ?? null;
+      const groups = await paginate(request, reply, query, query, groupListSource(ctx, viewer, query), { externalUrl });
+      const names = await loadNamespaceNames(ctx, groups);
+      const base = baseUrl(request, externalUrl);
+      return groups.map((g) => presentGroup(g, base, names));
+    },
+  );
 
-  app.post('/groups', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const input = parseInput(createGroupBody, request.body);
-    const group = await createGroup(ctx, actor, input);
-    const { can } = await findGroupFor(ctx, actor, { id: group.id });
-    reply.code(201);
-    return detail(request, actor, group, can, false);
-  });
+  defineRoute(
+    app,
+    { method: 'POST', path: '/groups', summary: 'Create a group', tags, auth: 'user', params: createGroupParams, responses: { 201: { description: 'The group', schema: res.group } } },
+    async (input, request, reply) => {
+      const actor = requireActor(request).user;
+      const group = await createGroup(ctx, actor, input);
+      const { can } = await findGroupFor(ctx, actor, { id: group.id });
+      reply.code(201);
+      return detail(request, actor, group, can, false);
+    },
+  );
 
-  app.get('/groups/:id', { config: { auth: 'optional' } }, async (request) => {
-    const viewer = request.actor?.user ?? null;
-    const { id } = parseInput(groupIdParams, request.params);
-    const query = parseInput(showGroupQuery, request.query);
-    const { subject: group, can } = await findGroupFor(ctx, viewer, id);
-    return detail(request, viewer, group, can, query.with_projects ?? true);
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/groups/:id', summary: 'A group', tags, auth: 'user-optional', pathParams: groupIdPath, params: showGroupParams, responses: { 200: { description: 'The group', schema: res.group } } },
+    async (input, request) => {
+      const viewer = request.actor?.user ?? null;
+      const { subject: group, can } = await findGroupFor(ctx, viewer, input.id);
+      return detail(request, viewer, group, can, input.with_projects ?? true);
+    },
+  );
 
-  app.put('/groups/:id', async (request) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(groupIdParams, request.params);
-    const input = parseInput(updateGroupBody, request.body);
-    const found = await findGroupFor(ctx, actor, id);
-    const group = await updateGroup(ctx, found.subject, found.can, input);
-    // Abilities may change with the update (e.g. registration tokens turned off).
-    const { can } = await findGroupFor(ctx, actor, { id: group.id });
-    return detail(request, actor, group, can, false);
-  });
+  defineRoute(
+    app,
+    { method: 'PUT', path: '/groups/:id', summary: 'Update a group', tags, auth: 'user', pathParams: groupIdPath, params: updateGroupParams, responses: { 200: { description: 'The group', schema: res.group } } },
+    async (input, request) => {
+      const actor = requireActor(request).user;
+      const { id, ...changes } = input;
+      const found = await findGroupFor(ctx, actor, id);
+      const group = await updateGroup(ctx, found.subject, found.can, changes);
+      // Abilities may change with the update (e.g. registration tokens turned off).
+      const { can } = await findGroupFor(ctx, actor, { id: group.id });
+      return detail(request, actor, group, can, false);
+    },
+  );
 }

@@ -1,51 +1,73 @@
 import type { FastifyInstance } from 'fastify';
+import { declareParams, defineRoute } from '../../../lib/route-contract/index.js';
 import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
+import { namespacedIdText } from '../../../schemas/common.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
-import { parseInput } from '../../../schemas/common.js';
-import { namespacedIdParams, requestParams, runnerIdOfProjectParams, runnerListQuery } from '../../../schemas/runners.js';
+import * as res from '../../../schemas/responses.js';
+import { namespacedIdPath, runnerIdOfProjectShape, runnerListParams } from '../../../schemas/runners.js';
 import { assignRunner, unassignRunner } from '../../../services/runners/project-runner-service.js';
 import { findProjectForRunners, projectRunnersSource } from '../../../services/runners/runner-list-service.js';
 import { presentRunnerList } from '../../../services/runners/runner-view-service.js';
 
-// /projects/:id/runners (runners-api.md §4.10-4.12). As in GitLab, the
+// /projects/:id/runners (docs.gitlab.com/api/runners). As in GitLab, the
 // project lookup (404) and `read_runners` (403) run before the parameters
 // are validated, like Grape's `before` block.
+
+const tags = ['runners'];
 
 export default async function projectRunnerRoutes(app: FastifyInstance) {
   const { ctx } = app;
   const externalUrl = ctx.config.EXTERNAL_URL;
+  const findProject = async (request: Parameters<typeof requireActor>[0], id: Parameters<typeof findProjectForRunners>[2]) =>
+    findProjectForRunners(ctx, requireActor(request).user, id);
 
-  app.get('/projects/:id/runners', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(namespacedIdParams, request.params);
-    const { subject: project } = await findProjectForRunners(ctx, actor, id);
-    const query = parseInput(runnerListQuery, request.query);
-    const source = projectRunnersSource(ctx, project, query);
-    const linkParams = { ...query, id: (request.params as { id: string }).id };
-    const runners =
-      query.pagination === 'keyset'
-        ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-        : await paginate(request, reply, query, linkParams, source, { externalUrl });
-    return presentRunnerItems(runners, presentOptions(request, externalUrl));
-  });
+  defineRoute(
+    app,
+    {
+      method: 'GET', path: '/projects/:id/runners', summary: "List a project's runners", tags, auth: 'user',
+      pathParams: namespacedIdPath, params: runnerListParams, paginated: true,
+      before: (request, { id }) => findProject(request, id),
+      responses: { 200: { description: 'Runners', schema: res.runnerList } },
+    },
+    async (input, request, reply, { subject: project }) => {
+      const { id, ...query } = input;
+      const source = projectRunnersSource(ctx, project, query);
+      const linkParams = { ...query, id: namespacedIdText(id) };
+      const runners =
+        query.pagination === 'keyset'
+          ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+          : await paginate(request, reply, query, linkParams, source, { externalUrl });
+      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+    },
+  );
 
-  app.post('/projects/:id/runners', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(namespacedIdParams, request.params);
-    const { subject: project, can } = await findProjectForRunners(ctx, actor, id);
-    const { runner_id } = parseInput(runnerIdOfProjectParams, requestParams(request));
-    const runner = await assignRunner(ctx, actor, project, can, runner_id);
-    const [body] = await presentRunnerList(ctx, [runner], presentOptions(request, externalUrl));
-    return reply.code(201).send(body);
-  });
+  defineRoute(
+    app,
+    {
+      method: 'POST', path: '/projects/:id/runners', summary: 'Assign a runner to a project', tags, auth: 'user',
+      pathParams: namespacedIdPath, params: declareParams(runnerIdOfProjectShape),
+      before: (request, { id }) => findProject(request, id),
+      responses: { 201: { description: 'The assigned runner', schema: res.runner } },
+    },
+    async ({ runner_id }, request, reply, { subject: project, can }) => {
+      const runner = await assignRunner(ctx, requireActor(request).user, project, can, runner_id);
+      const [body] = await presentRunnerList(ctx, [runner], presentOptions(request, externalUrl));
+      return reply.code(201).send(body);
+    },
+  );
 
-  app.delete('/projects/:id/runners/:runner_id', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(namespacedIdParams, request.params);
-    const { subject: project } = await findProjectForRunners(ctx, actor, id);
-    const { runner_id } = parseInput(runnerIdOfProjectParams, requestParams(request));
-    await unassignRunner(ctx, actor, project, runner_id, request.headers['if-unmodified-since']);
-    return reply.code(204).send();
-  });
+  defineRoute(
+    app,
+    {
+      method: 'DELETE', path: '/projects/:id/runners/:runner_id', summary: 'Unassign a runner from a project', tags, auth: 'user',
+      pathParams: { ...namespacedIdPath, ...runnerIdOfProjectShape },
+      before: (request, { id }) => findProject(request, id),
+      responses: { 204: { description: 'Unassigned' } },
+    },
+    async ({ runner_id }, request, reply, { subject: project }) => {
+      await unassignRunner(ctx, requireActor(request).user, project, runner_id, request.headers['if-unmodified-since']);
+      return reply.code(204).send();
+    },
+  );
 }

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
-import { ApiError, paramError } from '../../../lib/errors.js';
+import { defineRoute } from '../../../lib/route-contract/index.js';
 import { presentRegistrationDetails, presentResetTokenResult } from '../../../presenters/runner-registration.js';
-import { mutuallyExclusive, parseInput } from '../../../schemas/common.js';
+import * as res from '../../../schemas/responses.js';
 import {
-  authenticateRunnerSchema,
-  registerRunnerSchema,
-  unregisterRunnerManagerSchema,
-  unregisterRunnerSchema,
+  authenticateRunnerParams,
+  registerRunnerParams,
+  unregisterRunnerManagerParams,
+  unregisterRunnerParams,
   type AuthenticateRunnerInput,
   type RegisterRunnerInput,
 } from '../../../schemas/runner-registration.js';
@@ -25,40 +24,7 @@ import {
 // credential. The runner also sends it as the RUNNER-TOKEN header, which is
 // used only when the param is absent.
 
-const RUNNER_TOKEN_HEADER = 'runner-token';
-const runnerTokenRoute = { config: { auth: 'none' as const } };
-
-/** Grape's params: query and body merged (body wins), with the header token as a fallback. */
-function runnerParams(request: FastifyRequest): Record<string, unknown> {
-  const query = (request.query ?? {}) as Record<string, unknown>;
-  const body = request.body && typeof request.body === 'object' && !Buffer.isBuffer(request.body) ? (request.body as Record<string, unknown>) : {};
-  const input: Record<string, unknown> = { ...query, ...body };
-  const header = request.headers[RUNNER_TOKEN_HEADER];
-  if (input.token === undefined && typeof header === 'string') input.token = header;
-  return input;
-}
-
-/** parseInput plus `mutually_exclusive` rules, reported together as Grape does. */
-function parseParams<S extends z.ZodType>(schema: S, input: Record<string, unknown>, exclusive: string[][] = []): z.output<S> {
-  const messages: string[] = [];
-  let parsed: z.output<S> | undefined;
-  try {
-    parsed = parseInput(schema, input);
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    messages.push(String(err.body.error));
-  }
-  for (const keys of exclusive) {
-    try {
-      mutuallyExclusive(input, keys);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      messages.push(String(err.body.error));
-    }
-  }
-  if (messages.length > 0) throw paramError(messages.join(', '));
-  return parsed as z.output<S>;
-}
+const runnerToken = { tags: ['runners (runner)'], auth: 'runner-token' as const, headerFallbacks: { token: 'runner-token' } };
 
 /** `attributes_for_keys`: keep a value only if it is present (non-blank) or exactly false. */
 function registrationAttributes(p: RegisterRunnerInput): RegistrationAttributes {
@@ -84,36 +50,50 @@ function heartbeatDetails(request: FastifyRequest, p: AuthenticateRunnerInput): 
 }
 
 export default async function runnerRegistrationRoutes(app: FastifyInstance) {
-  app.post('/runners', runnerTokenRoute, async (request, reply) => {
-    const p = parseParams(registerRunnerSchema, runnerParams(request), [
-      ['maintainer_note', 'maintenance_note'],
-      ['active', 'paused'],
-    ]);
-    const { runner, token } = await registerRunner(app.ctx, p.token, registrationAttributes(p));
-    return reply.code(201).send(presentRegistrationDetails(runner, token));
-  });
+  defineRoute(
+    app,
+    { method: 'POST', path: '/runners', summary: 'Register a runner with a registration token', ...runnerToken, params: registerRunnerParams, responses: { 201: { description: 'The runner and its authentication token', schema: res.registeredRunner } } },
+    async (p, request, reply) => {
+      const { runner, token } = await registerRunner(app.ctx, p.token, registrationAttributes(p));
+      request.logRunnerId = runner.id;
+      return reply.code(201).send(presentRegistrationDetails(runner, token));
+    },
+  );
 
-  app.post('/runners/verify', runnerTokenRoute, async (request, reply) => {
-    const p = parseParams(authenticateRunnerSchema, runnerParams(request));
-    const { runner } = await verifyRunner(app.ctx, p.token, heartbeatDetails(request, p));
-    return reply.code(200).send(presentRegistrationDetails(runner, p.token));
-  });
+  defineRoute(
+    app,
+    { method: 'POST', path: '/runners/verify', summary: "Verify a runner's authentication token", ...runnerToken, params: authenticateRunnerParams, responses: { 200: { description: 'The runner', schema: res.registeredRunner } } },
+    async (p, request, reply) => {
+      const { runner } = await verifyRunner(app.ctx, p.token, heartbeatDetails(request, p));
+      request.logRunnerId = runner.id;
+      return reply.code(200).send(presentRegistrationDetails(runner, p.token));
+    },
+  );
 
-  app.delete('/runners', runnerTokenRoute, async (request, reply) => {
-    const p = parseParams(unregisterRunnerSchema, runnerParams(request));
-    await unregisterRunner(app.ctx, p.token, request.headers['if-unmodified-since']);
-    return reply.code(204).send();
-  });
+  defineRoute(
+    app,
+    { method: 'DELETE', path: '/runners', summary: 'Unregister a runner', ...runnerToken, params: unregisterRunnerParams, responses: { 204: { description: 'Unregistered' } } },
+    async (p, request, reply) => {
+      await unregisterRunner(app.ctx, p.token, request.headers['if-unmodified-since']);
+      return reply.code(204).send();
+    },
+  );
 
-  app.delete('/runners/managers', runnerTokenRoute, async (request, reply) => {
-    const p = parseParams(unregisterRunnerManagerSchema, runnerParams(request));
-    await unregisterRunnerManager(app.ctx, p.token, p.system_id, request.headers['if-unmodified-since']);
-    return reply.code(204).send();
-  });
+  defineRoute(
+    app,
+    { method: 'DELETE', path: '/runners/managers', summary: 'Unregister one runner manager', ...runnerToken, params: unregisterRunnerManagerParams, responses: { 204: { description: 'Unregistered' } } },
+    async (p, request, reply) => {
+      await unregisterRunnerManager(app.ctx, p.token, p.system_id, request.headers['if-unmodified-since']);
+      return reply.code(204).send();
+    },
+  );
 
-  app.post('/runners/reset_authentication_token', runnerTokenRoute, async (request, reply) => {
-    const p = parseParams(authenticateRunnerSchema, runnerParams(request));
-    const result = await resetAuthenticationToken(app.ctx, p.token, heartbeatDetails(request, p));
-    return reply.code(201).send(presentResetTokenResult(result));
-  });
+  defineRoute(
+    app,
+    { method: 'POST', path: '/runners/reset_authentication_token', summary: "Reset a runner's authentication token (with that token)", ...runnerToken, params: authenticateRunnerParams, responses: { 201: { description: 'The new token', schema: res.tokenWithExpiry } } },
+    async (p, request, reply) => {
+      const result = await resetAuthenticationToken(app.ctx, p.token, heartbeatDetails(request, p));
+      return reply.code(201).send(presentResetTokenResult(result));
+    },
+  );
 }

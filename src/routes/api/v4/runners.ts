@@ -1,20 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { defineRoute } from '../../../lib/route-contract/index.js';
 import { keysetPage, linkUrl, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
 import { presentProjectView, presentRunnerDetails } from '../../../presenters/runner-details.js';
 import { presentRunnerManager } from '../../../presenters/runner-manager.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
-import { atLeastOneOf, mutuallyExclusive, parseInput } from '../../../schemas/common.js';
-import {
-  requestParams,
-  RUNNER_UPDATE_KEYS,
-  runnerIdParams,
-  runnerJobsParams,
-  runnerListQuery,
-  runnerProjectsParams,
-  runnerShowParams,
-  runnerUpdateParams,
-} from '../../../schemas/runners.js';
+import * as res from '../../../schemas/responses.js';
+import { runnerIdPath, runnerJobsParams, runnerListParams, runnerProjectsParams, runnerShowParams, runnerUpdateParams } from '../../../schemas/runners.js';
 import { readRunnerDetails } from '../../../services/runners/runner-details-service.js';
 import { findRunnerForJobs, keysetRunnerJobs, presentRunnerJobs, runnerJobsSource } from '../../../services/runners/runner-jobs-service.js';
 import { allRunnersSource, ownedRunnersSource } from '../../../services/runners/runner-list-service.js';
@@ -34,97 +26,122 @@ import { executingManagerIds } from '../../../services/runners/runner-view-servi
 // runner-registration.ts. `manage_runner` tokens are accepted only on the
 // /runners/:id… routes, as GitLab's scope condition.
 
-const manageRunner = { scopes: ['manage_runner'] as Scope[] };
+const manageRunner: Scope[] = ['manage_runner'];
+const tags = ['runners'];
 
 export default async function runnerRoutes(app: FastifyInstance) {
   const { ctx } = app;
   const externalUrl = ctx.config.EXTERNAL_URL;
 
-  app.get('/runners', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const query = parseInput(runnerListQuery, request.query);
-    const source = ownedRunnersSource(ctx, actor, query);
-    const runners =
-      query.pagination === 'keyset'
-        ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-        : await paginate(request, reply, query, query, source, { externalUrl });
-    return presentRunnerItems(runners, presentOptions(request, externalUrl));
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/runners', summary: "List the caller's runners", tags, auth: 'user', params: runnerListParams, paginated: true, responses: { 200: { description: 'Runners', schema: res.runnerList } } },
+    async (query, request, reply) => {
+      const actor = requireActor(request).user;
+      const source = ownedRunnersSource(ctx, actor, query);
+      const runners =
+        query.pagination === 'keyset'
+          ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+          : await paginate(request, reply, query, query, source, { externalUrl });
+      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+    },
+  );
 
-  app.get('/runners/all', async (request, reply) => {
-    const actor = requireActor(request).user;
-    const query = parseInput(runnerListQuery, request.query);
-    const source = await allRunnersSource(ctx, actor, query);
-    const runners =
-      query.pagination === 'keyset'
-        ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-        : await paginate(request, reply, query, query, source, { externalUrl });
-    return presentRunnerItems(runners, presentOptions(request, externalUrl));
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/runners/all', summary: 'List all runners (admins)', tags, auth: 'user', params: runnerListParams, paginated: true, responses: { 200: { description: 'Runners', schema: res.runnerList } } },
+    async (query, request, reply) => {
+      const actor = requireActor(request).user;
+      const source = await allRunnersSource(ctx, actor, query);
+      const runners =
+        query.pagination === 'keyset'
+          ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
+          : await paginate(request, reply, query, query, source, { externalUrl });
+      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+    },
+  );
 
-  app.get('/runners/:id', { config: manageRunner }, async (request) => {
-    const actor = requireActor(request).user;
-    const params = parseInput(runnerShowParams, requestParams(request));
-    const { runner, extras } = await readRunnerDetails(ctx, actor, params.id, { includeProjects: params.include_projects });
-    return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/runners/:id', summary: "A runner's details", tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, params: runnerShowParams, responses: { 200: { description: 'The runner', schema: res.runnerDetails } } },
+    async (input, request) => {
+      const actor = requireActor(request).user;
+      const { runner, extras } = await readRunnerDetails(ctx, actor, input.id, { includeProjects: input.include_projects });
+      return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
+    },
+  );
 
-  app.put('/runners/:id', { config: manageRunner }, async (request) => {
-    const actor = requireActor(request).user;
-    const raw = requestParams(request);
-    const input = parseInput(runnerUpdateParams, raw);
-    atLeastOneOf(raw, [...RUNNER_UPDATE_KEYS]);
-    mutuallyExclusive(raw, ['active', 'paused']);
-    const access = await findUpdatableRunner(ctx, actor, input.id);
-    await updateRunner(ctx, access.runner, input);
-    const { runner, extras } = await readRunnerDetails(ctx, actor, input.id, { includeProjects: true });
-    return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
-  });
+  defineRoute(
+    app,
+    { method: 'PUT', path: '/runners/:id', summary: "Update a runner's details", tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, params: runnerUpdateParams, responses: { 200: { description: 'The updated runner', schema: res.runnerDetails } } },
+    async (input, request) => {
+      const actor = requireActor(request).user;
+      const access = await findUpdatableRunner(ctx, actor, input.id);
+      const written = await updateRunner(ctx, access.runner.id, input);
+      const { runner, extras } = await readRunnerDetails(ctx, actor, input.id, { includeProjects: true, written });
+      return presentRunnerDetails(runner, extras, presentOptions(request, externalUrl));
+    },
+  );
 
-  app.delete('/runners/:id', { config: manageRunner }, async (request, reply) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(runnerIdParams, requestParams(request));
-    await deleteRunner(ctx, actor, id, request.headers['if-unmodified-since']);
-    return reply.code(204).send();
-  });
+  defineRoute(
+    app,
+    { method: 'DELETE', path: '/runners/:id', summary: 'Delete a runner', tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, responses: { 204: { description: 'Deleted' } } },
+    async ({ id }, request, reply) => {
+      const actor = requireActor(request).user;
+      await deleteRunner(ctx, actor, id, request.headers['if-unmodified-since']);
+      return reply.code(204).send();
+    },
+  );
 
-  app.get('/runners/:id/managers', { config: manageRunner }, async (request) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(runnerIdParams, requestParams(request));
-    const managers = await listRunnerManagers(ctx, actor, id);
-    const executing = await executingManagerIds(ctx, managers);
-    const now = Date.now();
-    return managers.map((m) => presentRunnerManager(m, executing.has(m.id), now));
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/runners/:id/managers', summary: "A runner's managers", tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, responses: { 200: { description: 'Runner managers', schema: res.runnerManager.array() } } },
+    async ({ id }, request) => {
+      const actor = requireActor(request).user;
+      const managers = await listRunnerManagers(ctx, actor, id);
+      const executing = await executingManagerIds(ctx, managers);
+      const now = Date.now();
+      return managers.map((m) => presentRunnerManager(m, executing.has(m.id), now));
+    },
+  );
 
-  app.get('/runners/:id/projects', { config: manageRunner }, async (request, reply) => {
-    const actor = requireActor(request).user;
-    const params = parseInput(runnerProjectsParams, requestParams(request));
-    const { runner } = await findReadableRunner(ctx, actor, params.id);
-    const views = await paginate(request, reply, params, params, runnerProjectsSource(ctx, actor, runner), { externalUrl });
-    const opts = presentOptions(request, externalUrl);
-    return views.map((v) => presentProjectView(v, opts.baseUrl));
-  });
+  defineRoute(
+    app,
+    { method: 'GET', path: '/runners/:id/projects', summary: 'Projects a runner is assigned to', tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, params: runnerProjectsParams, paginated: true, responses: { 200: { description: 'Projects', schema: res.runnerProject.array() } } },
+    async (input, request, reply) => {
+      const actor = requireActor(request).user;
+      const { runner } = await findReadableRunner(ctx, actor, input.id);
+      const views = await paginate(request, reply, input, input, runnerProjectsSource(ctx, actor, runner), { externalUrl });
+      const opts = presentOptions(request, externalUrl);
+      return views.map((v) => presentProjectView(v, opts.baseUrl));
+    },
+  );
 
-  app.get('/runners/:id/jobs', { config: manageRunner }, async (request, reply) => {
-    const actor = requireActor(request).user;
-    const params = parseInput(runnerJobsParams, requestParams(request));
-    const { runner } = await findRunnerForJobs(ctx, actor, params.id);
-    const opts = presentOptions(request, externalUrl);
-    if (params.pagination === 'keyset') {
-      const { jobs, nextCursor } = await keysetRunnerJobs(ctx, actor, runner.id, params);
-      if (nextCursor) reply.header('link', `<${linkUrl(request, externalUrl, { ...params, cursor: nextCursor })}>; rel="next"`);
+  defineRoute(
+    app,
+    { method: 'GET', path: '/runners/:id/jobs', summary: "A runner's jobs", tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, params: runnerJobsParams, paginated: true, responses: { 200: { description: 'Jobs', schema: res.runnerJob.array() } } },
+    async (params, request, reply) => {
+      const actor = requireActor(request).user;
+      const { runner } = await findRunnerForJobs(ctx, actor, params.id);
+      const opts = presentOptions(request, externalUrl);
+      if (params.pagination === 'keyset') {
+        const { jobs, nextCursor } = await keysetRunnerJobs(ctx, actor, runner.id, params);
+        if (nextCursor) reply.header('link', `<${linkUrl(request, externalUrl, { ...params, cursor: nextCursor })}>; rel="next"`);
+        return presentRunnerJobs(ctx, actor, jobs, opts);
+      }
+      const { source, skipCount } = runnerJobsSource(ctx, actor, runner.id, params);
+      const jobs = await paginate(request, reply, params, params, source, { externalUrl, skipCount });
       return presentRunnerJobs(ctx, actor, jobs, opts);
-    }
-    const { source, skipCount } = runnerJobsSource(ctx, actor, runner.id, params);
-    const jobs = await paginate(request, reply, params, params, source, { externalUrl, skipCount });
-    return presentRunnerJobs(ctx, actor, jobs, opts);
-  });
+    },
+  );
 
-  app.post('/runners/:id/reset_authentication_token', { config: manageRunner }, async (request, reply) => {
-    const actor = requireActor(request).user;
-    const { id } = parseInput(runnerIdParams, requestParams(request));
-    const access = await findUpdatableRunner(ctx, actor, id);
-    return reply.code(201).send(await resetAuthenticationToken(ctx, access));
-  });
+  defineRoute(
+    app,
+    { method: 'POST', path: '/runners/:id/reset_authentication_token', summary: "Reset a runner's authentication token", tags, auth: 'user', scopes: manageRunner, pathParams: runnerIdPath, responses: { 201: { description: 'The new token', schema: res.tokenWithExpiry } } },
+    async ({ id }, request, reply) => {
+      const actor = requireActor(request).user;
+      const access = await findUpdatableRunner(ctx, actor, id);
+      return reply.code(201).send(await resetAuthenticationToken(ctx, access));
+    },
+  );
 }
