@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import client from 'prom-client';
 import type pg from 'pg';
 import { parseAllowList } from '../lib/metrics/allow-list.js';
+import { defineRoute } from '../lib/route-contract/index.js';
 import { appMetrics, RUNNERS_API_PREFIX } from '../lib/metrics/app-metrics.js';
 import { runnerCache } from '../services/runner-cache/runner-cache.js';
 import { CachedFleetSnapshot, UNFINISHED_JOB_STATUSES } from '../services/metrics/fleet-snapshot.js';
@@ -128,11 +129,18 @@ async function metrics(app: FastifyInstance) {
     done();
   });
 
-  app.get('/-/metrics', { config: { auth: 'none' } }, async (request, reply) => {
-    if (!allowList.allows(request.ip)) return reply.callNotFound();
-    const text = await m.registry.metrics();
-    return reply.type(m.registry.contentType).header('cache-control', 'no-store').send(text);
-  });
+  defineRoute(
+    app,
+    {
+      method: 'GET', path: '/-/metrics', summary: 'Prometheus metrics (METRICS_ALLOWED_IPS only; 404 to anyone else)', tags: ['monitoring'], auth: 'none',
+      responses: { 200: { description: 'Prometheus text exposition format', contentType: 'text/plain' } },
+    },
+    async (_input, request, reply) => {
+      if (!allowList.allows(request.ip)) return reply.callNotFound();
+      const text = await m.registry.metrics();
+      return reply.type(m.registry.contentType).header('cache-control', 'no-store').send(text);
+    },
+  );
 }
 
 export default fp(metrics, { name: 'metrics', dependencies: ['app-context'] });

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { defineRoute } from '../../lib/route-contract/index.js';
+import { glString } from '../../schemas/common.js';
 
 // The fleet dashboard (docs/dashboard.md): a static page at /admin/runners
 // and /admin/runners/:id that talks to the public /api/v4 routes with the
@@ -65,7 +67,6 @@ export default async function dashboardRoutes(app: FastifyInstance) {
   for (const name of PAGE_FILES) assets.set(name, asset(path.join(PUBLIC_DIR, name)));
   for (const [name, file] of Object.entries(VENDOR_FILES)) assets.set(`vendor/${name}`, asset(file));
 
-  const cfg = { auth: 'none' as const };
   const page = (reply: FastifyReply) =>
     reply
       .type('text/html; charset=utf-8')
@@ -78,9 +79,21 @@ export default async function dashboardRoutes(app: FastifyInstance) {
       })
       .send(html);
 
-  app.get('/admin', { config: cfg }, async (_request, reply) => reply.redirect('/admin/runners'));
-  app.get('/admin/runners', { config: cfg }, async (_request, reply) => page(reply));
-  app.get('/admin/runners/:id', { config: cfg }, async (_request, reply) => page(reply));
+  const tags = ['dashboard'];
+  const htmlPage = { 200: { description: 'The dashboard page (it signs in and calls /api/v4 itself)', contentType: 'text/html' } };
+  defineRoute(
+    app,
+    { method: 'GET', path: '/admin', summary: 'Redirects to the fleet dashboard', tags, auth: 'none', responses: { 302: { description: 'To /admin/runners' } } },
+    async (_input, _request, reply) => reply.redirect('/admin/runners'),
+  );
+  defineRoute(app, { method: 'GET', path: '/admin/runners', summary: 'Fleet dashboard: overview and runner list', tags, auth: 'none', responses: htmlPage }, async (_input, _request, reply) =>
+    page(reply),
+  );
+  defineRoute(
+    app,
+    { method: 'GET', path: '/admin/runners/:id', summary: 'Fleet dashboard: one runner', tags, auth: 'none', pathParams: { id: glString() }, responses: htmlPage },
+    async (_input, _request, reply) => page(reply),
+  );
 
   const serve = (key: string, ifNoneMatch: string | undefined, reply: FastifyReply) => {
     const found = assets.get(key);
@@ -89,10 +102,15 @@ export default async function dashboardRoutes(app: FastifyInstance) {
     if (ifNoneMatch === found.etag) return reply.code(304).send();
     return reply.type(found.type).send(found.body);
   };
-  app.get<{ Params: { file: string } }>('/admin/assets/:file', { config: cfg }, async (request, reply) =>
-    serve(request.params.file, request.headers['if-none-match'], reply),
+  const assetResponses = { 200: { description: 'The file', contentType: 'application/octet-stream' }, 304: { description: 'Not modified (ETag)' } };
+  defineRoute(
+    app,
+    { method: 'GET', path: '/admin/assets/:file', summary: "The dashboard's scripts and styles", tags, auth: 'none', pathParams: { file: glString() }, responses: assetResponses },
+    async (input, request, reply) => serve(input.file, request.headers['if-none-match'], reply),
   );
-  app.get<{ Params: { file: string } }>('/admin/assets/vendor/:file', { config: cfg }, async (request, reply) =>
-    serve(`vendor/${request.params.file}`, request.headers['if-none-match'], reply),
+  defineRoute(
+    app,
+    { method: 'GET', path: '/admin/assets/vendor/:file', summary: 'preact and htm, from node_modules', tags, auth: 'none', pathParams: { file: glString() }, responses: assetResponses },
+    async (input, request, reply) => serve(`vendor/${input.file}`, request.headers['if-none-match'], reply),
   );
 }
