@@ -12,11 +12,16 @@ COPY package.json package-lock.json prisma.config.ts ./
 COPY vendor ./vendor
 COPY scripts ./scripts
 COPY prisma ./prisma
-# The same steps as `npm start`'s preparation: the embedded PostgreSQL's
-# library links and `prisma generate` (no engine download; see the script).
+# The same steps as a checkout's install: the embedded PostgreSQL's library
+# links and `prisma generate` (no engine download; see the script), which
+# `npm ci` runs through the package's postinstall and are repeated here
+# explicitly; then the check `npm start` runs before starting
+# (scripts/check-install.mjs), so an image that would refuse to start fails
+# its build instead.
 RUN npm ci --no-audit --no-fund \
  && node scripts/hydrate-postgres.mjs \
- && node scripts/prisma-generate.mjs
+ && node scripts/prisma-generate.mjs \
+ && node scripts/check-install.mjs
 
 # --- runtime ----------------------------------------------------------------
 FROM node:20.20-bookworm-slim

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import client from 'prom-client';
 import type pg from 'pg';
-import { defineRoute } from '../lib/route-contract/index.js';
 import { parseAllowList } from '../lib/metrics/allow-list.js';
+import { defineRoute } from '../lib/route-contract/index.js';
 import { appMetrics, RUNNERS_API_PREFIX } from '../lib/metrics/app-metrics.js';
 import { runnerCache } from '../services/runner-cache/runner-cache.js';
 import { CachedFleetSnapshot, UNFINISHED_JOB_STATUSES } from '../services/metrics/fleet-snapshot.js';
@@ -132,8 +132,8 @@ async function metrics(app: FastifyInstance) {
   defineRoute(
     app,
     {
-      method: 'GET', path: '/-/metrics', summary: 'Prometheus metrics (allowed addresses only; others get 404)', tags: ['metrics'], auth: 'none',
-      responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+      method: 'GET', path: '/-/metrics', summary: 'Prometheus metrics (METRICS_ALLOWED_IPS only; 404 to anyone else)', tags: ['monitoring'], auth: 'none',
+      responses: { 200: { description: 'Prometheus text exposition format', contentType: 'text/plain' } },
     },
     async (_input, request, reply) => {
       if (!allowList.allows(request.ip)) return reply.callNotFound();

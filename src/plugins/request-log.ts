@@ -4,7 +4,7 @@ import { scrubUrl } from '../lib/logger.js';
 
 // One log line per request, written when the response is done: method,
 // route template, URL (tokens in its query scrubbed),
-// status, duration, request id (bound by Fastify), and who asked (user id
+// status, duration, client address, request id (bound by Fastify), and who asked (user id
 // for tokens of users, runner id for runner routes that know it). A poll
 // answered 204 (nothing to do) is the bulk of a fleet's traffic and carries
 // no news: it is logged at debug only. At trace level the incoming request
@@ -39,6 +39,8 @@ async function requestLog(app: FastifyInstance) {
       url: scrubUrl(request.url),
       status,
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      // The client, as TRUSTED_PROXIES lets X-Forwarded-For name it (src/app.ts).
+      remoteAddress: request.ip,
     };
     const actor = (request as { actor?: { user?: { id: number } } | null }).actor;
     if (actor?.user) line.userId = actor.user.id;

@@ -133,7 +133,7 @@ describe('401 Unauthorized', () => {
   });
 });
 
-describe('scopes (§0.2)', () => {
+describe('scopes', () => {
   it('read_api: GET works, POST is 403 insufficient_scope', async () => {
     const token = await t.fx.token(alice, ['read_api']);
     expect((await get('/api/v4/probe/whoami', { 'private-token': token })).statusCode).toBe(200);
@@ -187,7 +187,7 @@ describe('blocked users', () => {
   });
 });
 
-describe('Sudo (§0.1)', () => {
+describe('Sudo', () => {
   let sudoToken: string;
   let adminWithoutSudo: string;
 

@@ -17,7 +17,7 @@ afterAll(async () => {
 
 const JSON_TYPE = 'application/json';
 
-describe('§0.1 python-gitlab: JSON responses carry exactly application/json (no charset)', () => {
+describe('python-gitlab: JSON responses carry exactly application/json (no charset)', () => {
   it.each([
     ['a 200 read', 'GET', '/api/v4/probe/echo', 200],
     ['a 201 create', 'POST', '/api/v4/probe/echo', 201],
@@ -44,7 +44,7 @@ describe('§0.1 python-gitlab: JSON responses carry exactly application/json (no
   });
 });
 
-describe('§0.2 python-gitlab: empty bodies with Content-Type: application/json', () => {
+describe('python-gitlab: empty bodies with Content-Type: application/json', () => {
   it('DELETE with Content-Type json, Content-Length 0 and no body is accepted', async () => {
     const res = await t.api({ method: 'DELETE', url: '/api/v4/probe/echo', headers: { 'content-type': 'application/json', 'content-length': '0' }, payload: '' });
     expect(res.statusCode).toBe(200);
@@ -72,7 +72,7 @@ describe('§0.2 python-gitlab: empty bodies with Content-Type: application/json'
   });
 });
 
-describe('§0.3 query arrays in three spellings', () => {
+describe('query arrays in three spellings', () => {
   const tags = async (query: string) => {
     const res = await t.api({ method: 'GET', url: `/api/v4/probe/echo?${query}` });
     expect(res.statusCode).toBe(200);
@@ -102,7 +102,7 @@ describe('§0.3 query arrays in three spellings', () => {
   });
 });
 
-describe('§0.4 lenient booleans', () => {
+describe('lenient booleans', () => {
   it.each([
     ['False', false],
     ['True', true],
@@ -128,7 +128,7 @@ describe('§0.4 lenient booleans', () => {
   });
 });
 
-describe('§0.5 bodies: JSON, url-encoded form and multipart', () => {
+describe('bodies: JSON, url-encoded form and multipart', () => {
   const expected = { description: 'd', tag_list: ['x', 'y'], paused: false, info: { name: 'r1', executor: 'shell' } };
 
   it('gitbeaker / python-gitlab: JSON body with a tag_list array and a nested info object', async () => {
@@ -181,7 +181,7 @@ describe('§0.5 bodies: JSON, url-encoded form and multipart', () => {
   });
 });
 
-describe('§0.6 and §0.7 pagination headers', () => {
+describe('pagination headers', () => {
   it('gitbeaker: Link is `<absolute-url>; rel="next", ...` carrying every original query param', async () => {
     const res = await t.api({ method: 'GET', url: '/api/v4/probe/list?per_page=2&tag_list%5B%5D=a&status=online' });
     expect(res.headers.link).toBe(
@@ -205,7 +205,7 @@ describe('§0.6 and §0.7 pagination headers', () => {
   });
 });
 
-describe('§0.9 path ids', () => {
+describe('path ids', () => {
   it('python-gitlab and gitbeaker: URL-encoded namespaced paths like grp%2Fproj', async () => {
     const res = await t.api({ method: 'GET', url: '/api/v4/probe/projects/grp%2Fsub%2Fproj' });
     expect(res.statusCode).toBe(200);
@@ -218,7 +218,7 @@ describe('§0.9 path ids', () => {
   });
 });
 
-describe('§0.10 error shapes: `message` from helpers, `error` from validation', () => {
+describe('error shapes: `message` from helpers, `error` from validation', () => {
   it.each([
     ['not-found', 404, { message: '404 Runner Not Found' }],
     ['forbidden', 403, { message: '403 Forbidden' }],
@@ -237,7 +237,7 @@ describe('§0.10 error shapes: `message` from helpers, `error` from validation',
   });
 });
 
-describe('framework edges (runners-api.md §0.3)', () => {
+describe('framework edges', () => {
   it('an unknown route is {"error":"404 Not Found"}, with or without credentials', async () => {
     for (const token of [undefined, null]) {
       const res = await t.api({ method: 'GET', url: '/api/v4/no/such/route', token });

@@ -48,7 +48,7 @@ function linkOrCopyTree(from: string, to: string): void {
 
 /** The sources copied; node_modules entries symlinked except the PostgreSQL packages, which are real folders inside. */
 function makePrivateCheckout(): void {
-  for (const entry of ['package.json', 'tsconfig.json', 'src', 'prisma', 'test/helpers']) {
+  for (const entry of ['package.json', 'tsconfig.json', 'src', 'public', 'prisma', 'test/helpers']) {
     fs.cpSync(path.join(ROOT, entry), path.join(checkout, entry), { recursive: true });
   }
   const modules = path.join(checkout, 'node_modules');

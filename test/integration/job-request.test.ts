@@ -33,7 +33,7 @@ async function createRunner(project: Project, params: Record<string, unknown> = 
 
 const variable = (job: { variables: { key: string; value: string }[] }, key: string) => job.variables.find((v) => v.key === key);
 
-describe('gitlab-runner end to end (§10)', () => {
+describe('gitlab-runner end to end', () => {
   it('registers, polls, runs a job with a streamed log, fails another, resets its token and unregisters', async () => {
     const project = await t.fx.project({ namespace: group });
     const { id: runnerId, token } = await createRunner(project, { description: 'e2e' });

@@ -523,7 +523,7 @@ describe('GET /runners/:id/jobs permissions', () => {
   });
 });
 
-describe('token scopes on /runners/:id routes (runners-api.md §0.2)', () => {
+describe('token scopes on /runners/:id routes', () => {
   const cases: [Method, string, Scope, number][] = [
     ['GET', '', 'read_api', 200],
     ['GET', '', 'manage_runner', 200],

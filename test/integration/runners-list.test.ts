@@ -395,7 +395,7 @@ describe('pagination', () => {
   });
 });
 
-describe('token scopes on the lists (runners-api.md §0.2)', () => {
+describe('token scopes on the lists', () => {
   const cases: [string, Scope, number][] = [
     ['/api/v4/runners', 'api', 200],
     ['/api/v4/runners', 'read_api', 200],

@@ -55,10 +55,10 @@ const getOnNewConnection = (urlPath: string) =>
       .on('error', reject);
   });
 
-/** Which processes served these requests, from their "request completed" log lines. */
+/** Which processes served these requests, from their one "request" log line each. */
 async function servedBy(requestIds: string[]): Promise<Set<number>> {
-  await vi.waitFor(() => expect(logLines().filter((l) => l.msg === 'request completed' && requestIds.includes(l.reqId!))).toHaveLength(requestIds.length));
-  const lines = logLines().filter((l) => l.msg === 'request completed' && requestIds.includes(l.reqId!));
+  await vi.waitFor(() => expect(logLines().filter((l) => l.msg === 'request' && requestIds.includes(l.reqId!))).toHaveLength(requestIds.length));
+  const lines = logLines().filter((l) => l.msg === 'request' && requestIds.includes(l.reqId!));
   for (const l of lines) expect(typeof l.worker).toBe('number');
   return new Set(lines.map((l) => l.pid!));
 }

@@ -99,7 +99,7 @@ async function exerciseEveryTokenPath() {
   created(await api({ method: 'GET', url: '/api/v4/user', token: t.rootToken, headers: { sudo: 'sec-user' } }), 200);
 }
 
-describe('secrets at rest (Decision 5)', () => {
+describe('secrets at rest', () => {
   it('no issued token appears anywhere in the database, in any column of any table', async () => {
     const { rows: tables } = await t.db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,

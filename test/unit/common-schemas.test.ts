@@ -27,7 +27,7 @@ function errorBody(fn: () => unknown): Record<string, unknown> {
   throw new Error('expected a 400 parameter error');
 }
 
-describe('glBoolean (runners-api.md §0.4)', () => {
+describe('glBoolean', () => {
   const schema = z.object({ paused: glBoolean().optional() });
   const parse = (paused: unknown) => parseInput(schema, { paused }).paused;
 
@@ -125,7 +125,7 @@ describe('glString and glEnum', () => {
   });
 });
 
-describe('glStringArray: CommaSeparatedToArray (runners-api.md §0.4)', () => {
+describe('glStringArray: CommaSeparatedToArray', () => {
   const schema = z.object({ tag_list: glStringArray().optional() });
   const parse = (tag_list: unknown) => parseInput(schema, { tag_list }).tag_list;
 
@@ -190,7 +190,7 @@ describe('glNamespacedId', () => {
   });
 });
 
-describe('paginationParams (runners-api.md §0.5)', () => {
+describe('paginationParams', () => {
   const schema = z.object(paginationParams);
   const parse = (input: Record<string, unknown>) => parseInput(schema, input);
 
@@ -221,7 +221,7 @@ describe('paginationParams (runners-api.md §0.5)', () => {
   });
 });
 
-describe('parseInput error messages (runners-api.md §0.3)', () => {
+describe('parseInput error messages', () => {
   const schema = z.object({
     runner_type: glEnum(['instance_type', 'group_type', 'project_type']),
     id: glInteger(),

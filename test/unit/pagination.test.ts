@@ -137,7 +137,7 @@ describe('offset pagination headers', () => {
     expect(links(res.headers.link as string).last).toContain('page=100&');
   });
 
-  it(`omits X-Total, X-Total-Pages and the last link past ${COUNT_LIMIT} rows (Decision 8)`, async () => {
+  it(`omits X-Total, X-Total-Pages and the last link past ${COUNT_LIMIT} rows`, async () => {
     const res = await get('/api/v4/runners?per_page=100&page=2', COUNT_LIMIT + 5000);
     expect(res.headers['x-total']).toBeUndefined();
     expect(res.headers['x-total-pages']).toBeUndefined();

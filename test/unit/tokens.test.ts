@@ -15,7 +15,7 @@ import {
 const FRIENDLY = '[A-Za-z0-9_-]';
 const many = <T>(n: number, f: () => T) => Array.from({ length: n }, f);
 
-describe('token formats (Decision 6)', () => {
+describe('token formats', () => {
   it('friendly tokens are 20 url-safe characters without l, I, O or 0', () => {
     const tokens = many(500, () => friendlyToken());
     for (const t of tokens) {

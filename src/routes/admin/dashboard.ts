@@ -80,16 +80,18 @@ export default async function dashboardRoutes(app: FastifyInstance) {
       .send(html);
 
   const tags = ['dashboard'];
-  const html200 = { 200: { description: 'The dashboard page (it asks for a token itself)', contentType: 'text/html' } };
+  const htmlPage = { 200: { description: 'The dashboard page (it signs in and calls /api/v4 itself)', contentType: 'text/html' } };
   defineRoute(
     app,
-    { method: 'GET', path: '/admin', summary: 'Redirects to the runners dashboard', tags, auth: 'none', responses: { 302: { description: 'To /admin/runners' } } },
+    { method: 'GET', path: '/admin', summary: 'Redirects to the fleet dashboard', tags, auth: 'none', responses: { 302: { description: 'To /admin/runners' } } },
     async (_input, _request, reply) => reply.redirect('/admin/runners'),
   );
-  defineRoute(app, { method: 'GET', path: '/admin/runners', summary: 'Runners dashboard', tags, auth: 'none', responses: html200 }, async (_input, _request, reply) => page(reply));
+  defineRoute(app, { method: 'GET', path: '/admin/runners', summary: 'Fleet dashboard: overview and runner list', tags, auth: 'none', responses: htmlPage }, async (_input, _request, reply) =>
+    page(reply),
+  );
   defineRoute(
     app,
-    { method: 'GET', path: '/admin/runners/:id', summary: "One runner's dashboard page", tags, auth: 'none', pathParams: { id: glString() }, responses: html200 },
+    { method: 'GET', path: '/admin/runners/:id', summary: 'Fleet dashboard: one runner', tags, auth: 'none', pathParams: { id: glString() }, responses: htmlPage },
     async (_input, _request, reply) => page(reply),
   );
 
@@ -100,18 +102,15 @@ export default async function dashboardRoutes(app: FastifyInstance) {
     if (ifNoneMatch === found.etag) return reply.code(304).send();
     return reply.type(found.type).send(found.body);
   };
-  const assetResponses = {
-    200: { description: 'The file', contentType: 'application/octet-stream' },
-    304: { description: 'Not modified (If-None-Match)' },
-  };
+  const assetResponses = { 200: { description: 'The file', contentType: 'application/octet-stream' }, 304: { description: 'Not modified (ETag)' } };
   defineRoute(
     app,
-    { method: 'GET', path: '/admin/assets/:file', summary: "The dashboard's files", tags, auth: 'none', pathParams: { file: glString() }, responses: assetResponses },
-    async ({ file }, request, reply) => serve(file, request.headers['if-none-match'], reply),
+    { method: 'GET', path: '/admin/assets/:file', summary: "The dashboard's scripts and styles", tags, auth: 'none', pathParams: { file: glString() }, responses: assetResponses },
+    async (input, request, reply) => serve(input.file, request.headers['if-none-match'], reply),
   );
   defineRoute(
     app,
-    { method: 'GET', path: '/admin/assets/vendor/:file', summary: "The dashboard's vendored libraries", tags, auth: 'none', pathParams: { file: glString() }, responses: assetResponses },
-    async ({ file }, request, reply) => serve(`vendor/${file}`, request.headers['if-none-match'], reply),
+    { method: 'GET', path: '/admin/assets/vendor/:file', summary: 'preact and htm, from node_modules', tags, auth: 'none', pathParams: { file: glString() }, responses: assetResponses },
+    async (input, request, reply) => serve(`vendor/${input.file}`, request.headers['if-none-match'], reply),
   );
 }

@@ -11,7 +11,7 @@ import { runnerQueues } from '../../../services/jobs/runner-queue.js';
 import { RUNNER_TYPE_IDS } from '../../../services/runners/runner-core.js';
 import { appMetrics } from '../../../lib/metrics/app-metrics.js';
 
-// The runner's job endpoints (runner-protocol.md §5-§7). They authenticate
+// The runner's job endpoints (GitLab's lib/api/ci/runner.rb). They authenticate
 // with the runner token (jobs/request) or the job token (PUT, PATCH), never
 // with a user token.
 

@@ -21,7 +21,7 @@ import {
 } from '../../../services/runners/runner-service.js';
 import { executingManagerIds } from '../../../services/runners/runner-view-service.js';
 
-// User-authenticated /runners routes (runners-api.md §4.1-4.9). The
+// User-authenticated /runners routes (docs.gitlab.com/api/runners). The
 // runner-token routes (POST/DELETE /runners, /runners/verify, …) live in
 // runner-registration.ts. `manage_runner` tokens are accepted only on the
 // /runners/:id… routes, as GitLab's scope condition.
