@@ -11,11 +11,12 @@ import { GITLAB_VERSION } from '../domain/gitlab-version.js';
 
 // GET /-/openapi.json: the OpenAPI 3.1 document generated from the route
 // contracts of every route the app serves. GET /-/docs: Swagger UI for it,
-// served from the swagger-ui-dist package (nothing is fetched from a CDN).
+// served from the swagger-ui-dist package (nothing is fetched from a CDN). The
+// page names its icon so that the browser does not ask for a missing /favicon.ico.
 
 const require = createRequire(import.meta.url);
 const SWAGGER_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-const ASSETS = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'application/javascript; charset=utf-8', 'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8' } as const;
+const ASSETS = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'application/javascript; charset=utf-8', 'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8', 'favicon-32x32.png': 'image/png' } as const;
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -23,6 +24,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>GitLab Runners API (compatible server)</title>
 <link rel="stylesheet" href="/-/docs/swagger-ui.css">
+<link rel="icon" type="image/png" href="/-/docs/favicon-32x32.png">
 </head>
 <body>
 <div id="swagger-ui"></div>

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Namespace, Project, Runner } from '../../src/generated/prisma/client.js';
-import { ensureDebianPackages } from '../helpers/debian-packages.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { createListeningApp } from '../helpers/listen.js';
 import type { TestApp } from '../helpers/app.js';
 import { createPipeline, singleJob } from '../helpers/ci.js';
@@ -13,7 +13,6 @@ import { personalAccessTokenChanged } from '../../src/services/runner-cache/runn
 // Chromium, driven by playwright-core (no browser download). Screenshots go
 // to test-artifacts/dashboard/ (git-ignored).
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A page load makes some 60 API calls; on a loaded 2-core machine a test can take a while. */
 const BROWSER_TEST_TIMEOUT_MS = 120_000;
 const SHOTS = path.resolve('test-artifacts/dashboard');
@@ -100,11 +99,10 @@ async function rowIds(): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  ensureDebianPackages(['chromium'], () => fs.existsSync(CHROMIUM), 'The dashboard browser tests');
   fs.mkdirSync(SHOTS, { recursive: true });
   t = await createListeningApp();
   await seedFleet();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  browser = await launchChromium('The dashboard browser tests');
 }, 600_000);
 
 afterAll(async () => {

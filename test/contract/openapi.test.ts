@@ -77,7 +77,7 @@ describe('GET /-/docs', () => {
     expect(page.body).toContain('<div id="swagger-ui">');
     expect(page.body).not.toMatch(/https?:\/\//);
     const scripts = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(scripts).toEqual(['/-/docs/swagger-ui.css', '/-/docs/swagger-ui-bundle.js', '/-/docs/swagger-ui-standalone-preset.js', '/-/docs/init.js']);
+    expect(scripts).toEqual(['/-/docs/swagger-ui.css', '/-/docs/favicon-32x32.png', '/-/docs/swagger-ui-bundle.js', '/-/docs/swagger-ui-standalone-preset.js', '/-/docs/init.js']);
     for (const asset of scripts) {
       const res = await t.api({ method: 'GET', url: asset, token: null });
       expect(res.statusCode, asset).toBe(200);
