@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { PageParams } from '../schemas/common.js';
+import type { PageParams } from '../domain/pagination.js';
 import { paramError } from './errors.js';
 
 // GitLab's offset pagination (docs.gitlab.com/api/rest/#pagination), in one helper: headers,

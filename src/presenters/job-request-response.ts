@@ -1,8 +1,7 @@
 import type { Job, Namespace, Pipeline, Project, Runner, User } from '../generated/prisma/client.js';
-import type { CiImage, CiService, CiVariable } from '../services/ci-config/ci-config-service.js';
-import type { JobOptions, PipelineConfig } from '../services/pipelines/pipeline-service.js';
+import type { CiImage, CiService, CiVariable, JobOptions, PipelineConfig } from '../domain/ci-job.js';
 import { GITLAB_VERSION } from '../domain/gitlab-version.js';
-import { FAILURE_REASONS } from '../services/jobs/failure-reasons.js';
+import { FAILURE_REASONS } from '../domain/failure-reasons.js';
 
 // The 201 body of POST /jobs/request: API::Entities::Ci::JobRequest::Response
 // (GitLab's lib/api/ci/runner.rb), keys in GitLab's order. Every value has the JSON

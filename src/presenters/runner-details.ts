@@ -1,5 +1,5 @@
 import type { Namespace, Runner, RunnerManager } from '../generated/prisma/client.js';
-import { ACCESS_LEVEL_NAMES } from '../services/runners/runner-core.js';
+import { ACCESS_LEVEL_NAMES } from '../domain/runner.js';
 import { presentBasicGroup } from './group.js';
 import { presentBasicProjectDetails, type BasicProject, type BasicProjectDetailsEntity } from './project.js';
 import { iso, presentRunner, type PresentOptions, type RunnerEntityRow, type RunnerExtras } from './runner.js';

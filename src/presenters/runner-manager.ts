@@ -1,5 +1,5 @@
 import type { RunnerManager } from '../generated/prisma/client.js';
-import { managerStatus } from '../services/runners/runner-core.js';
+import { managerStatus } from '../domain/runner.js';
 import { iso } from './runner.js';
 
 /** Entities::Ci::RunnerManager (GitLab's lib/api/entities/ci/runner_manager.rb); `executing`: the manager runs a job right now. */

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Runner, User } from '../generated/prisma/client.js';
 import { baseUrl } from '../lib/pagination.js';
 import { presentUserBasic } from './user.js';
-import { isOnline, RUNNER_TYPE_NAMES, runnerStatus } from '../services/runners/runner-core.js';
+import { isOnline, RUNNER_TYPE_NAMES, runnerStatus } from '../domain/runner.js';
 
 // Entities::Ci::Runner (GitLab's lib/api/entities/ci/runner.rb): list items and the assign
 // response. Keys in GitLab's order; everything per-user is decided by the

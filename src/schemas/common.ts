@@ -170,10 +170,7 @@ export const paginationParams = {
   page: glInteger().optional().transform((p) => (p === undefined || p < 1 ? 1 : p)),
   per_page: glInteger().optional().transform((p) => (p === undefined ? 20 : p < 0 ? 20 : Math.min(p, 100))),
 };
-export interface PageParams {
-  page: number;
-  per_page: number;
-}
+export type { PageParams } from '../domain/pagination.js';
 
 /** Grape `type: Date`: "YYYY-MM-DD" (a time part is ignored) → that UTC day; anything else "is invalid". */
 export const glDate = () =>

@@ -9,26 +9,8 @@ import { parseDuration } from './duration.js';
 
 export class CiConfigError extends Error {}
 
-export interface CiVariable {
-  key: string;
-  value: string;
-  /** `expand: false` in YAML; the runner then does not expand `$VARS` in it. */
-  raw?: boolean;
-  /** `variable_type: file` (pipeline variables only). */
-  file?: boolean;
-}
-
-export interface CiImage {
-  name: string;
-  entrypoint: string[] | null;
-  pull_policy: string[] | null;
-}
-
-export interface CiService extends CiImage {
-  alias: string | null;
-  command: string[] | null;
-  variables: CiVariable[];
-}
+export type { CiImage, CiService, CiVariable } from '../../domain/ci-job.js';
+import type { CiImage, CiService, CiVariable } from '../../domain/ci-job.js';
 
 export interface CiJobSpec {
   name: string;

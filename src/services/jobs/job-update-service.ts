@@ -3,7 +3,7 @@ import type { AppContext } from '../../context.js';
 import type { Job } from '../../generated/prisma/client.js';
 import { ApiError, forbidden } from '../../lib/errors.js';
 import { secureCompare } from '../../lib/tokens.js';
-import { FAILURE_REASONS } from './failure-reasons.js';
+import { FAILURE_REASONS } from '../../domain/failure-reasons.js';
 import { withTransaction, type Sql } from '../pipelines/transaction.js';
 import { afterCommit, PROCESSING_STATUSES, transitionJob, transitionJobNow } from './job-state.js';
 import { traceUpdateInterval } from './trace-watch.js';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { AppContext } from '../../context.js';
 import type { Pipeline, User } from '../../generated/prisma/client.js';
 import { apiError, validationError } from '../../lib/errors.js';
-import { CiConfigError, parseCiConfig, type CiConfig, type CiJobSpec, type CiVariable } from '../ci-config/ci-config-service.js';
+import { CiConfigError, parseCiConfig, type CiConfig } from '../ci-config/ci-config-service.js';
 import type { ProjectWithNamespace } from '../namespaces/access-service.js';
 import { runnerQueues } from '../jobs/runner-queue.js';
 import { processPipeline } from './pipeline-processing.js';
@@ -28,26 +28,8 @@ export interface CreatePipelineInput {
   variables?: PipelineVariableInput[];
 }
 
-/** What a job keeps of its YAML definition (jobs.options). */
-export interface JobOptions {
-  script: string[];
-  before_script: string[];
-  after_script: string[];
-  image: CiJobSpec['image'];
-  services: CiJobSpec['services'];
-  variables: CiVariable[];
-  /** The job's own `timeout:` in seconds (jobs.timeout holds the effective value once a runner took the job). */
-  timeout: number | null;
-}
-
-/** What a pipeline keeps of its configuration (pipelines.config). */
-export interface PipelineConfig {
-  stages: string[];
-  /** Global `variables:` of the YAML. */
-  variables: CiVariable[];
-  /** `variables` given to POST /pipeline; they win over the YAML's. */
-  pipeline_variables: CiVariable[];
-}
+export type { JobOptions, PipelineConfig } from '../../domain/ci-job.js';
+import type { JobOptions, PipelineConfig } from '../../domain/ci-job.js';
 
 function readConfig(content: string): CiConfig {
   try {
