@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { runnerListPage } from './runner-list-page.js';
 import { defineRoute } from '../../../lib/route-contract/index.js';
-import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { namespacedIdText } from '../../../schemas/common.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
@@ -35,10 +35,7 @@ export default async function groupRunnerRoutes(app: FastifyInstance) {
       const { id, ...query } = input;
       const source = groupRunnersSource(ctx, group, query);
       const linkParams = { ...query, id: namespacedIdText(id) };
-      const runners =
-        query.pagination === 'keyset'
-          ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-          : await paginate(request, reply, query, linkParams, source, { externalUrl });
+      const runners = await runnerListPage(request, reply, query, linkParams, source, externalUrl);
       return presentRunnerItems(runners, presentOptions(request, externalUrl));
     },
   );

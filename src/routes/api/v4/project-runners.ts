@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { declareParams, defineRoute } from '../../../lib/route-contract/index.js';
-import { keysetPage, paginate } from '../../../lib/pagination.js';
+import { runnerListPage } from './runner-list-page.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { namespacedIdText } from '../../../schemas/common.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
@@ -34,10 +34,7 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
       const { id, ...query } = input;
       const source = projectRunnersSource(ctx, project, query);
       const linkParams = { ...query, id: namespacedIdText(id) };
-      const runners =
-        query.pagination === 'keyset'
-          ? keysetPage(request, reply, linkParams, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-          : await paginate(request, reply, query, linkParams, source, { externalUrl });
+      const runners = await runnerListPage(request, reply, query, linkParams, source, externalUrl);
       return presentRunnerItems(runners, presentOptions(request, externalUrl));
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { runnerListPage } from './runner-list-page.js';
 import { defineRoute } from '../../../lib/route-contract/index.js';
-import { keysetPage, linkUrl, paginate } from '../../../lib/pagination.js';
+import { linkUrl, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
 import { presentProjectView, presentRunnerDetails } from '../../../presenters/runner-details.js';
 import { presentRunnerManager } from '../../../presenters/runner-manager.js';
@@ -39,10 +40,7 @@ export default async function runnerRoutes(app: FastifyInstance) {
     async (query, request, reply) => {
       const actor = requireActor(request).user;
       const source = ownedRunnersSource(ctx, actor, query);
-      const runners =
-        query.pagination === 'keyset'
-          ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-          : await paginate(request, reply, query, query, source, { externalUrl });
+      const runners = await runnerListPage(request, reply, query, query, source, externalUrl);
       return presentRunnerItems(runners, presentOptions(request, externalUrl));
     },
   );
@@ -53,10 +51,7 @@ export default async function runnerRoutes(app: FastifyInstance) {
     async (query, request, reply) => {
       const actor = requireActor(request).user;
       const source = await allRunnersSource(ctx, actor, query);
-      const runners =
-        query.pagination === 'keyset'
-          ? keysetPage(request, reply, query, await source.keyset(query), query.per_page, { externalUrl, idOf: (r) => r.runner.id })
-          : await paginate(request, reply, query, query, source, { externalUrl });
+      const runners = await runnerListPage(request, reply, query, query, source, externalUrl);
       return presentRunnerItems(runners, presentOptions(request, externalUrl));
     },
   );
