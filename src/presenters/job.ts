@@ -1,6 +1,6 @@
-import type { Job, Pipeline, Project, User } from '../generated/prisma/client.js';
+import type { Pipeline, Project } from '../generated/prisma/client.js';
+import type { JobRelations, JobRow } from '../domain/job.js';
 import { presentProjectIdentity } from './project.js';
-import type { ProjectView } from './runner-details.js';
 import { iso, type PresentOptions } from './runner.js';
 import { presentUser } from './user.js';
 
@@ -26,13 +26,7 @@ export function presentPipelineBasic(pipeline: Pipeline, project: Pick<Project, 
 const seconds = (from: Date | null, to: Date | null, now: number) =>
   from ? ((to?.getTime() ?? now) - from.getTime()) / 1000 : null;
 
-export interface JobRelations {
-  user: User | null;
-  pipeline: Pipeline;
-  project: ProjectView;
-}
-
-export function presentJobBasicWithProject(job: Omit<Job, 'trace'>, rel: JobRelations, opts: PresentOptions) {
+export function presentJobBasicWithProject(job: JobRow, rel: JobRelations, opts: PresentOptions) {
   return {
     id: job.id,
     status: job.status,

@@ -1,11 +1,5 @@
-import type { User } from '../generated/prisma/client.js';
+import type { MemberRow } from '../domain/member.js';
 import { presentUserBasic } from './user.js';
-
-export interface MemberRow {
-  access_level: number;
-  created_at: Date;
-  user: User;
-}
 
 /** Entities::Member: the user's basic fields merged with the membership. */
 export function presentMember(member: MemberRow, base: string) {

@@ -1,23 +1,13 @@
-import type { Job, Pipeline, Runner, RunnerManager, User } from '../generated/prisma/client.js';
+import type { JobRow, ProjectJobRelations } from '../domain/job.js';
 import { presentJobBasicWithProject } from './job.js';
-import type { ProjectView } from './runner-details.js';
 import { presentRunnerManager } from './runner-manager.js';
-import { presentRunner, type PresentOptions, type RunnerExtras } from './runner.js';
+import { presentRunner, type PresentOptions } from './runner.js';
 
 // Entities::Ci::Job (GET /projects/:id/jobs and friends): JobBasic, then
 // artifacts, runner, runner_manager, artifacts_expire_at, archived, tag_list.
 
-export interface ProjectJobRelations {
-  user: User | null;
-  pipeline: Pipeline;
-  project: ProjectView;
-  runner: { runner: Runner; extras: RunnerExtras } | null;
-  /** Undefined: the reader may not see runner managers, so the key is left out (as GitLab's `if:`). */
-  manager?: { manager: RunnerManager; executing: boolean } | null;
-}
-
-export function presentProjectJob(job: Omit<Job, 'trace'>, rel: ProjectJobRelations, opts: PresentOptions) {
-  const basic = presentJobBasicWithProject(job as Job, rel, opts);
+export function presentProjectJob(job: JobRow, rel: ProjectJobRelations, opts: PresentOptions) {
+  const basic = presentJobBasicWithProject(job, rel, opts);
   return {
     ...basic,
     // JobBasic's own `project` exposure (JobBasicWithProject replaces it with the project identity).

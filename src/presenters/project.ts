@@ -1,21 +1,10 @@
-import type { Namespace, Project, User } from '../generated/prisma/client.js';
+import type { BasicNamespace, BasicProject, ProjectEntityView, ProjectView, ProjectWithNamespace } from '../domain/project.js';
 import { groupFullName, groupWebUrl } from './group.js';
 import { presentUserBasic } from './user.js';
 
 // Entities::ProjectIdentity < BasicProjectDetails < Project < ProjectWithAccess
 // (lib/api/entities/project*.rb), keys in GitLab's order. Repository features
 // this server does not have (issues, wiki, registry...) are left out.
-
-export type ProjectWithNamespace = Project & { namespace: Namespace };
-
-/** The namespace columns NamespaceBasic and a project's full name read. */
-export type BasicNamespace = Pick<Namespace, 'id' | 'name' | 'path' | 'kind' | 'full_path' | 'parent_id' | 'traversal_ids'>;
-
-/** The project columns ProjectIdentity and BasicProjectDetails read. */
-export type BasicProject = Pick<
-  Project,
-  'id' | 'description' | 'name' | 'path' | 'path_with_namespace' | 'default_branch' | 'created_at' | 'last_activity_at'
-> & { namespace: BasicNamespace };
 
 /** Namespace#human_name: a group's full name, or the owner's name for a personal namespace. */
 function namespaceHumanName(ns: BasicNamespace, names: Map<number, string>): string {
@@ -51,11 +40,6 @@ export function presentProjectIdentity(project: BasicProject, names: Map<number,
   };
 }
 
-export interface ProjectView {
-  /** `read_code`: default_branch, readme_url and forks_count are shown. */
-  readCode: boolean;
-}
-
 // The base URL is one of a handful (configured, or per Host header); parsing
 // it for every project of every response showed up in profiles.
 const hostnames = new Map<string, string>();
@@ -86,7 +70,12 @@ export interface BasicProjectDetailsEntity extends ReturnType<typeof presentProj
 }
 
 /** Entities::BasicProjectDetails. */
-export function presentBasicProjectDetails(project: BasicProject, base: string, names: Map<number, string>, view: ProjectView): BasicProjectDetailsEntity {
+export function presentBasicProjectDetails(
+  project: BasicProject,
+  base: string,
+  names: Map<number, string>,
+  view: Pick<ProjectView, 'readCode'>,
+): BasicProjectDetailsEntity {
   const host = hostnameOf(base);
   // Keys appended in GitLab's order instead of spreading the identity and the
   // optional read_code fields: spreads made this presenter (a runner's
@@ -107,23 +96,6 @@ export function presentBasicProjectDetails(project: BasicProject, base: string, 
   out.last_activity_at = project.last_activity_at.toISOString();
   out.namespace = presentNamespaceBasic(project.namespace, base);
   return out;
-}
-
-export interface MemberAccess {
-  access_level: number;
-  notification_level: number;
-}
-
-export interface ProjectEntityView extends ProjectView {
-  /** The personal namespace's owner; shown as `owner` for projects outside groups. */
-  owner: User | null;
-  /**
-   * GitLab's `admin_project` (Maintainer+): the CI/CD settings block, with
-   * `runners_token` (null when registration tokens are disallowed).
-   */
-  admin?: { runnersToken: string | null };
-  /** ProjectWithAccess (signed-in GET /projects/:id): the caller's own memberships. */
-  permissions?: { project_access: MemberAccess | null; group_access: MemberAccess | null };
 }
 
 /** Entities::Project (and ProjectWithAccess when `permissions` is given). */

@@ -1,40 +1,15 @@
-import type { Namespace, Runner, RunnerManager } from '../generated/prisma/client.js';
+import type { ProjectView } from '../domain/project.js';
 import { ACCESS_LEVEL_NAMES } from '../domain/runner.js';
+import type { RunnerDetailsExtras, RunnerDetailsRow } from '../domain/runner-view.js';
 import { presentBasicGroup } from './group.js';
-import { presentBasicProjectDetails, type BasicProject, type BasicProjectDetailsEntity } from './project.js';
-import { iso, presentRunner, type PresentOptions, type RunnerEntityRow, type RunnerExtras } from './runner.js';
+import { presentBasicProjectDetails, type BasicProjectDetailsEntity } from './project.js';
+import { iso, presentRunner, type PresentOptions } from './runner.js';
 
 // Entities::Ci::RunnerDetails (GitLab's lib/api/entities/ci/runner_details.rb). The embedded project
 // and group shapes are the identity presenters' (project.ts, group.ts).
 
-/** A project plus what its entities need: the names of its namespace chain and the reader's rights. */
-export interface ProjectView {
-  project: BasicProject;
-  /** Names of the namespaces in project.namespace.traversal_ids, for "Group / Sub / Project". */
-  names: Map<number, string>;
-  /** `read_code`: decides default_branch, readme_url and forks_count. */
-  readCode: boolean;
-}
-
-export interface RunnerDetailsExtras extends RunnerExtras {
-  /** The manager that made contact last; version etc. come from it. */
-  latestManager: ManagerVersion | null;
-  /** `can?(:update_runner)`: only then is maintenance_note shown. */
-  canUpdate: boolean;
-  /** Undefined when include_projects=false: the key is left out. */
-  projects?: ProjectView[];
-  groups: Pick<Namespace, 'id' | 'full_path' | 'name'>[];
-}
-
-/** What RunnerDetails shows of the latest manager. */
-export type ManagerVersion = Pick<RunnerManager, 'version' | 'revision' | 'platform' | 'architecture'>;
-
 /** Entities::BasicProjectDetails of a project view. */
 export const presentProjectView = (v: ProjectView, baseUrl: string) => presentBasicProjectDetails(v.project, baseUrl, v.names, v);
-
-/** The runner columns RunnerDetails shows. */
-export type RunnerDetailsRow = RunnerEntityRow &
-  Pick<Runner, 'tag_list' | 'run_untagged' | 'locked' | 'maximum_timeout' | 'access_level' | 'maintenance_note'>;
 
 /** Entities::Ci::RunnerDetails: the Runner entity's keys, then the details', in GitLab's order. */
 export type RunnerDetailsEntity = ReturnType<typeof presentRunner> & {

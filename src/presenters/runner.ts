@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { Runner, User } from '../generated/prisma/client.js';
 import { baseUrl } from '../lib/pagination.js';
 import { presentUserBasic } from './user.js';
 import { isOnline, RUNNER_TYPE_NAMES, runnerStatus } from '../domain/runner.js';
+import type { RunnerEntityRow, RunnerExtras, RunnerListItem } from '../domain/runner-view.js';
 
 // Entities::Ci::Runner (GitLab's lib/api/entities/ci/runner.rb): list items and the assign
 // response. Keys in GitLab's order; everything per-user is decided by the
@@ -18,26 +18,6 @@ export interface PresentOptions {
 /** Options for one response: the configured external URL (else the request's host) and one clock reading. */
 export function presentOptions(request: FastifyRequest, externalUrl: string | undefined): PresentOptions {
   return { baseUrl: baseUrl(request, externalUrl), now: Date.now() };
-}
-
-/** The user fields `created_by` (Entities::UserBasic) shows. */
-export type RunnerCreator = Pick<User, 'id' | 'username' | 'name' | 'state'>;
-
-/** What a runner entity needs besides the row, loaded in batches by the service. */
-export interface RunnerExtras {
-  /** The creator, when it still exists (`created_by` is omitted otherwise). */
-  creator: RunnerCreator | null;
-  /** The runner has a running or canceling job. */
-  executing: boolean;
-}
-
-/** The runner columns the entity shows: what list queries select, instead of the whole row. */
-export type RunnerEntityRow = Pick<Runner, 'id' | 'description' | 'active' | 'runner_type' | 'name' | 'contacted_at' | 'created_at'>;
-
-/** One list item as the list query returns it: the row and its extras, loaded in the same statement. */
-export interface RunnerListItem {
-  runner: RunnerEntityRow;
-  extras: RunnerExtras;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);

@@ -1,10 +1,10 @@
 import type { AppContext } from '../../context.js';
-import type { Job, Pipeline, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
+import type { Pipeline, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
 import { apiError } from '../../lib/errors.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
 import type { ProjectWithNamespace } from '../namespaces/access-service.js';
 import { executingManagerIds, loadProjectViews, loadRunnerExtras } from '../runners/runner-view-service.js';
-import type { ProjectJobRelations } from '../../presenters/project-job.js';
+import type { JobRow, ProjectJobRelations } from '../../domain/job.js';
 
 // Reads behind GET /projects/:id/jobs, /jobs/:job_id, /jobs/:job_id/trace
 // and /pipelines/:pipeline_id/jobs, with every related row a page of
@@ -37,8 +37,6 @@ const JOB_COLUMNS = {
   runner_id: true, runner_manager_id: true, token_digest: true, failure_reason: true, exit_code: true, coverage: true,
   trace_checksum: true, created_at: true, updated_at: true, queued_at: true, started_at: true, finished_at: true, erased_at: true,
 } as const;
-
-export type JobRow = Omit<Job, 'trace'>;
 
 /** Newest first, as GitLab's `builds.order(id: :desc)`. */
 export function listJobs(ctx: AppContext, scope: JobScope, offset: number, limit: number): Promise<JobRow[]> {

@@ -1,6 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { queryPrepared } from '../../db/prepared.js';
 import type { Namespace, Project } from '../../generated/prisma/client.js';
+import type { ProjectWithNamespace } from '../../domain/project.js';
 import { AccessLevel, type PolicyActor, type Visibility } from '../../policies/access-levels.js';
 import { groupAbilities, projectAbilities, type GroupFacts, type NamespaceAbility, type ProjectFacts } from '../../policies/namespace-policy.js';
 import { forbidden, notFound } from '../../lib/errors.js';
@@ -12,7 +13,7 @@ import { getSettings } from '../settings/settings-service.js';
 // registration switches. Also the one place that resolves `:id` of
 // /groups/:id and /projects/:id.
 
-export type ProjectWithNamespace = Project & { namespace: Namespace };
+export type { ProjectWithNamespace };
 
 /** Max access level of `userId` on a group, counting memberships of its ancestors. */
 export async function groupAccessLevel(ctx: AppContext, userId: number, group: Pick<Namespace, 'traversal_ids'>): Promise<number> {

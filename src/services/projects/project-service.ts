@@ -4,7 +4,7 @@ import { validationError } from '../../lib/errors.js';
 import { newNamespaceRegistrationToken } from '../../lib/tokens.js';
 import { AccessLevel } from '../../policies/access-levels.js';
 import { groupAbilities, projectAbilities, type NamespaceAbility } from '../../policies/namespace-policy.js';
-import type { MemberAccess, ProjectEntityView, ProjectWithNamespace } from '../../presenters/project.js';
+import type { MemberAccess, ProjectEntityView, ProjectWithNamespace } from '../../domain/project.js';
 import type { CreateProjectInput, UpdateProjectInput } from '../../schemas/projects.js';
 import { authorize, groupAccessLevel, loadGroupFacts, loadProjectFacts } from '../namespaces/access-service.js';
 import { loadNamespaceNames } from '../groups/group-service.js';

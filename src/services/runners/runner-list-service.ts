@@ -2,7 +2,7 @@ import type { AppContext } from '../../context.js';
 import type { Namespace } from '../../generated/prisma/client.js';
 import { apiError } from '../../lib/errors.js';
 import { decodeIdCursor, type PageSource } from '../../lib/pagination.js';
-import type { RunnerListItem } from '../../presenters/runner.js';
+import type { RunnerListItem } from '../../domain/runner-view.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
 import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerKeysetParams, type RunnerScope } from '../../schemas/runners.js';

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AppContext } from '../../context.js';
 import { queryPrepared, queryPreparedArrays } from '../../db/prepared.js';
 import { ShortLivedCache, type PageSource } from '../../lib/pagination.js';
-import type { RunnerListItem } from '../../presenters/runner.js';
+import type { RunnerListItem } from '../../domain/runner-view.js';
 import type { RunnerScope } from '../../schemas/runners.js';
 import { AccessLevel } from '../../policies/access-levels.js';
 import { EXECUTING_JOB_STATUSES, ONLINE_CONTACT_TIMEOUT_MS, RUNNER_TYPE_IDS, STALE_TIMEOUT_MS } from './runner-core.js';

@@ -4,7 +4,7 @@ import type { Namespace, Project, Runner, RunnerManager } from '../../generated/
 import { forbidden, notFound, preconditionFailed, validationError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
-import type { ProjectView } from '../../presenters/runner-details.js';
+import type { ProjectView } from '../../domain/project.js';
 import type { RunnerUpdateInput } from '../../schemas/runners.js';
 import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
 import {

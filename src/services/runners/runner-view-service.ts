@@ -2,8 +2,9 @@ import type { AppContext } from '../../context.js';
 import type { Namespace, Project, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { canReadCode } from '../../policies/namespace-policy.js';
-import type { ProjectView } from '../../presenters/runner-details.js';
-import { presentRunner, type PresentOptions, type RunnerExtras } from '../../presenters/runner.js';
+import type { ProjectView } from '../../domain/project.js';
+import type { RunnerExtras } from '../../domain/runner-view.js';
+import { presentRunner, type PresentOptions } from '../../presenters/runner.js';
 import { projectAccessLevels } from '../namespaces/access-service.js';
 import { EXECUTING_JOB_STATUSES } from './runner-core.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { keysetPage, paginate } from '../../../lib/pagination.js';
-import type { RunnerListItem } from '../../../presenters/runner.js';
+import type { RunnerListItem } from '../../../domain/runner-view.js';
 import type { PageParams } from '../../../schemas/common.js';
 import type { RunnerKeysetParams } from '../../../schemas/runners.js';
 import type { RunnerList } from '../../../services/runners/runner-list-service.js';
