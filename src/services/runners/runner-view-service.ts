@@ -1,10 +1,9 @@
 import type { AppContext } from '../../context.js';
-import type { Namespace, Project, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
+import type { Runner, RunnerManager, User } from '../../generated/prisma/client.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import { canReadCode } from '../../policies/namespace-policy.js';
-import type { ProjectView } from '../../domain/project.js';
-import type { RunnerExtras } from '../../domain/runner-view.js';
-import { presentRunner, type PresentOptions } from '../../presenters/runner.js';
+import type { ProjectView, ProjectWithNamespace } from '../../domain/project.js';
+import type { RunnerExtras, RunnerListItem } from '../../domain/runner-view.js';
 import { projectAccessLevels } from '../namespaces/access-service.js';
 import { EXECUTING_JOB_STATUSES } from './runner-core.js';
 
@@ -47,7 +46,7 @@ export async function executingManagerIds(ctx: AppContext, managers: RunnerManag
  * "Group / Sub / Project") and whether the reader may read code (admin, a
  * public or internal project, or Reporter+).
  */
-export async function loadProjectViews(ctx: AppContext, actor: PolicyActor, projects: (Project & { namespace: Namespace })[]): Promise<ProjectView[]> {
+export async function loadProjectViews(ctx: AppContext, actor: PolicyActor, projects: ProjectWithNamespace[]): Promise<ProjectView[]> {
   if (projects.length === 0) return [];
   const ancestorIds = [...new Set(projects.flatMap((p) => p.namespace.traversal_ids))];
   const [ancestors, levels] = await Promise.all([
@@ -62,8 +61,8 @@ export async function loadProjectViews(ctx: AppContext, actor: PolicyActor, proj
   }));
 }
 
-/** A page of runners as Entities::Ci::Runner, with creators and execution status batch-loaded. */
-export async function presentRunnerList(ctx: AppContext, runners: Runner[], opts: PresentOptions) {
+/** Runners as list items (what Entities::Ci::Runner shows), with creators and execution status batch-loaded. */
+export async function runnerListItems(ctx: AppContext, runners: Runner[]): Promise<RunnerListItem[]> {
   const extras = await loadRunnerExtras(ctx, runners);
-  return runners.map((r) => presentRunner(r, extras.get(r.id)!, opts));
+  return runners.map((runner) => ({ runner, extras: extras.get(runner.id)! }));
 }

@@ -8,7 +8,7 @@ import * as res from '../../../schemas/responses.js';
 import { namespacedIdPath, runnerIdOfProjectShape, runnerListParams } from '../../../schemas/runners.js';
 import { assignRunner, unassignRunner } from '../../../services/runners/project-runner-service.js';
 import { findProjectForRunners, projectRunnersSource } from '../../../services/runners/runner-list-service.js';
-import { presentRunnerList } from '../../../services/runners/runner-view-service.js';
+import { runnerListItems } from '../../../services/runners/runner-view-service.js';
 
 // /projects/:id/runners (docs.gitlab.com/api/runners). As in GitLab, the
 // project lookup (404) and `read_runners` (403) run before the parameters
@@ -49,7 +49,7 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
     },
     async ({ runner_id }, request, reply, { subject: project, can }) => {
       const runner = await assignRunner(ctx, requireActor(request).user, project, can, runner_id);
-      const [body] = await presentRunnerList(ctx, [runner], presentOptions(request, externalUrl));
+      const [body] = presentRunnerItems(await runnerListItems(ctx, [runner]), presentOptions(request, externalUrl));
       return reply.code(201).send(body);
     },
   );
