@@ -1,10 +1,9 @@
 import type { AppContext } from '../../context.js';
-import type { Job, Namespace, Pipeline, Project, User } from '../../generated/prisma/client.js';
+import type { JobRelations, JobRow } from '../../domain/job.js';
+import type { Pipeline, User } from '../../generated/prisma/client.js';
 import { ApiError } from '../../lib/errors.js';
 import { decodeIdCursor, encodeIdCursor, type PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
-import { presentJobBasicWithProject } from '../../presenters/job.js';
-import type { PresentOptions } from '../../presenters/runner.js';
 import type { RunnerJobsQuery } from '../../schemas/runners.js';
 import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
 import { projectsWithAccessSql, Sql } from './runner-queries.js';
@@ -13,8 +12,6 @@ import { loadProjectViews } from './runner-view-service.js';
 // GET /runners/:id/jobs (docs.gitlab.com/api/runners): Ci::RunnerJobsFinder with
 // offset or keyset pagination.
 
-/** A job row without its log, which lists never need. */
-export type JobRow = Omit<Job, 'trace'>;
 const JOB_COLUMNS = `j.id, j.project_id, j.pipeline_id, j.name, j.stage, j.stage_idx, j.status, j.ref, j.tag, j.protected,
   j.tag_list, j.allow_failure, j.options, j.timeout, j.user_id, j.runner_id, j.runner_manager_id, j.token_digest,
   j.failure_reason, j.exit_code, j.coverage, j.trace_checksum, j.created_at, j.updated_at, j.queued_at, j.started_at,
@@ -96,24 +93,23 @@ export async function keysetRunnerJobs(
   return { jobs, nextCursor: hasNext ? encodeIdCursor(jobs[jobs.length - 1]!.id) : null };
 }
 
-/** Jobs as JobBasicWithProject, with users, pipelines and projects loaded once per page. */
-export async function presentRunnerJobs(ctx: AppContext, actor: PolicyActor, jobs: JobRow[], opts: PresentOptions) {
-  if (jobs.length === 0) return [];
+/** What JobBasicWithProject shows besides each job row, by job id: users, pipelines and projects loaded once per page. */
+export async function loadRunnerJobRelations(ctx: AppContext, actor: PolicyActor, jobs: JobRow[]): Promise<Map<number, JobRelations>> {
+  if (jobs.length === 0) return new Map();
   const userIds = [...new Set(jobs.map((j) => j.user_id).filter((id): id is number => id !== null))];
   const [users, pipelines, projects] = await Promise.all([
     userIds.length ? ctx.prisma.user.findMany({ where: { id: { in: userIds } } }) : Promise.resolve([] as User[]),
     ctx.prisma.pipeline.findMany({ where: { id: { in: [...new Set(jobs.map((j) => j.pipeline_id))] } } }),
     ctx.prisma.project.findMany({ where: { id: { in: [...new Set(jobs.map((j) => j.project_id))] } }, include: { namespace: true } }),
   ]);
-  const views = await loadProjectViews(ctx, actor, projects as (Project & { namespace: Namespace })[]);
+  const views = await loadProjectViews(ctx, actor, projects);
   const userById = new Map(users.map((u) => [u.id, u]));
   const pipelineById = new Map<number, Pipeline>(pipelines.map((p) => [p.id, p]));
   const viewById = new Map(views.map((v) => [v.project.id, v]));
-  return jobs.map((job) =>
-    presentJobBasicWithProject(
-      job,
+  return new Map(
+    jobs.map((job) => [
+      job.id,
       { user: job.user_id !== null ? (userById.get(job.user_id) ?? null) : null, pipeline: pipelineById.get(job.pipeline_id)!, project: viewById.get(job.project_id)! },
-      opts,
-    ),
+    ]),
   );
 }

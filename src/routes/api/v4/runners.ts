@@ -3,13 +3,15 @@ import { runnerListPage } from './runner-list-page.js';
 import { defineRoute } from '../../../lib/route-contract/index.js';
 import { linkUrl, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
+import type { JobRow } from '../../../domain/job.js';
+import { presentJobBasicWithProject } from '../../../presenters/job.js';
 import { presentProjectView, presentRunnerDetails } from '../../../presenters/runner-details.js';
 import { presentRunnerManager } from '../../../presenters/runner-manager.js';
 import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
 import * as res from '../../../schemas/responses.js';
 import { runnerIdPath, runnerJobsParams, runnerListParams, runnerProjectsParams, runnerShowParams, runnerUpdateParams } from '../../../schemas/runners.js';
 import { readRunnerDetails } from '../../../services/runners/runner-details-service.js';
-import { findRunnerForJobs, keysetRunnerJobs, presentRunnerJobs, runnerJobsSource } from '../../../services/runners/runner-jobs-service.js';
+import { findRunnerForJobs, keysetRunnerJobs, loadRunnerJobRelations, runnerJobsSource } from '../../../services/runners/runner-jobs-service.js';
 import { allRunnersSource, ownedRunnersSource } from '../../../services/runners/runner-list-service.js';
 import {
   deleteRunner,
@@ -118,15 +120,18 @@ export default async function runnerRoutes(app: FastifyInstance) {
     async (params, request, reply) => {
       const actor = requireActor(request).user;
       const { runner } = await findRunnerForJobs(ctx, actor, params.id);
-      const opts = presentOptions(request, externalUrl);
+      let jobs: JobRow[];
       if (params.pagination === 'keyset') {
-        const { jobs, nextCursor } = await keysetRunnerJobs(ctx, actor, runner.id, params);
-        if (nextCursor) reply.header('link', `<${linkUrl(request, externalUrl, { ...params, cursor: nextCursor })}>; rel="next"`);
-        return presentRunnerJobs(ctx, actor, jobs, opts);
+        const page = await keysetRunnerJobs(ctx, actor, runner.id, params);
+        if (page.nextCursor) reply.header('link', `<${linkUrl(request, externalUrl, { ...params, cursor: page.nextCursor })}>; rel="next"`);
+        jobs = page.jobs;
+      } else {
+        const { source, skipCount } = runnerJobsSource(ctx, actor, runner.id, params);
+        jobs = await paginate(request, reply, params, params, source, { externalUrl, skipCount });
       }
-      const { source, skipCount } = runnerJobsSource(ctx, actor, runner.id, params);
-      const jobs = await paginate(request, reply, params, params, source, { externalUrl, skipCount });
-      return presentRunnerJobs(ctx, actor, jobs, opts);
+      const relations = await loadRunnerJobRelations(ctx, actor, jobs);
+      const opts = presentOptions(request, externalUrl);
+      return jobs.map((job) => presentJobBasicWithProject(job, relations.get(job.id)!, opts));
     },
   );
 
