@@ -2,7 +2,7 @@ import type { AppContext } from '../../context.js';
 import type { Pipeline, Runner, RunnerManager, User } from '../../generated/prisma/client.js';
 import { apiError } from '../../lib/errors.js';
 import type { PolicyActor } from '../../policies/access-levels.js';
-import type { ProjectWithNamespace } from '../namespaces/access-service.js';
+import type { ProjectWithNamespace } from '../../domain/project.js';
 import { executingManagerIds, loadProjectViews, loadRunnerExtras } from '../runners/runner-view-service.js';
 import type { JobRow, ProjectJobRelations } from '../../domain/job.js';
 

@@ -13,8 +13,6 @@ import { getSettings } from '../settings/settings-service.js';
 // registration switches. Also the one place that resolves `:id` of
 // /groups/:id and /projects/:id.
 
-export type { ProjectWithNamespace };
-
 /** Max access level of `userId` on a group, counting memberships of its ancestors. */
 export async function groupAccessLevel(ctx: AppContext, userId: number, group: Pick<Namespace, 'traversal_ids'>): Promise<number> {
   const rows = await ctx.pool.query<{ level: number | null }>(

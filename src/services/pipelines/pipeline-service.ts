@@ -3,7 +3,7 @@ import type { AppContext } from '../../context.js';
 import type { Pipeline, User } from '../../generated/prisma/client.js';
 import { apiError, validationError } from '../../lib/errors.js';
 import { CiConfigError, parseCiConfig, type CiConfig } from '../ci-config/ci-config-service.js';
-import type { ProjectWithNamespace } from '../namespaces/access-service.js';
+import type { ProjectWithNamespace } from '../../domain/project.js';
 import { runnerQueues } from '../jobs/runner-queue.js';
 import { processPipeline } from './pipeline-processing.js';
 import { isProtectedRef } from './protected-branches-service.js';

@@ -2,7 +2,8 @@ import type { AppContext } from '../../context.js';
 import type { Namespace, Runner } from '../../generated/prisma/client.js';
 import { forbidden, gone, validationError } from '../../lib/errors.js';
 import { secureCompare, type RunnerTypeName } from '../../lib/tokens.js';
-import { loadGroupFacts, loadProjectFacts, type ProjectWithNamespace } from '../namespaces/access-service.js';
+import type { ProjectWithNamespace } from '../../domain/project.js';
+import { loadGroupFacts, loadProjectFacts } from '../namespaces/access-service.js';
 import {
   ACCESS_LEVEL_IDS,
   computeTokenExpiry,

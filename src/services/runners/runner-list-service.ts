@@ -7,7 +7,8 @@ import type { PolicyActor } from '../../policies/access-levels.js';
 import { instanceAbilities } from '../../policies/instance-policy.js';
 import { RUNNER_SCOPES, RUNNER_STATUSES, type RunnerFilters, type RunnerKeysetParams, type RunnerScope } from '../../schemas/runners.js';
 import type { NamespacedId } from '../../schemas/common.js';
-import { authorize, findGroupFor, findProjectFor, type ProjectWithNamespace } from '../namespaces/access-service.js';
+import type { ProjectWithNamespace } from '../../domain/project.js';
+import { authorize, findGroupFor, findProjectFor } from '../namespaces/access-service.js';
 import { runnerKeysetPage, runnerPageSource, type RunnerFilterSpec, type RunnerSet } from './runner-queries.js';
 
 /** A runner list, pageable by offset (the PageSource) or by keyset (`keyset`, `per_page + 1` rows past the cursor). */

@@ -1,10 +1,10 @@
 import type { AppContext } from '../../context.js';
 import { INTERACTIVE_TX } from '../../db/client.js';
-import type { Namespace, Project, Runner, RunnerManager } from '../../generated/prisma/client.js';
+import type { Runner, RunnerManager } from '../../generated/prisma/client.js';
 import { forbidden, notFound, preconditionFailed, validationError } from '../../lib/errors.js';
 import type { PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
-import type { ProjectView } from '../../domain/project.js';
+import type { ProjectView, ProjectWithNamespace } from '../../domain/project.js';
 import type { RunnerUpdateInput } from '../../schemas/runners.js';
 import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
 import {
@@ -177,7 +177,7 @@ export function runnerProjectsSource(ctx: AppContext, actor: PolicyActor, runner
       const ids = res.rows.map((r) => r.id);
       const projects = await ctx.prisma.project.findMany({ where: { id: { in: ids } }, include: { namespace: true } });
       const byId = new Map(projects.map((p) => [p.id, p]));
-      return loadProjectViews(ctx, actor, ids.map((i) => byId.get(i)).filter((p): p is Project & { namespace: Namespace } => !!p));
+      return loadProjectViews(ctx, actor, ids.map((i) => byId.get(i)).filter((p): p is ProjectWithNamespace => !!p));
     },
   };
 }

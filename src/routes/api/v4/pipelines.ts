@@ -8,7 +8,8 @@ import { pipelineJobsParams, pipelineJobsPath } from '../../../schemas/jobs.js';
 import { createPipelineParams, listPipelinesParams, pipelinePath, projectIdPath } from '../../../schemas/pipelines.js';
 import * as res from '../../../schemas/responses.js';
 import { countJobs, listJobs, loadJobRelations } from '../../../services/jobs/job-query-service.js';
-import { authorize, findProjectFor, type ProjectWithNamespace } from '../../../services/namespaces/access-service.js';
+import type { ProjectWithNamespace } from '../../../domain/project.js';
+import { authorize, findProjectFor } from '../../../services/namespaces/access-service.js';
 import {
   countPipelines,
   createPipeline,
