@@ -16,9 +16,22 @@ export type NamespaceAbility =
   | 'create_subgroup'
   | 'create_project'
   | 'create_pipeline'
-  | 'read_jobs'
+  /**
+   * GitLab's read_pipeline and read_build: every member that can see the
+   * project, Guests included, because "Public pipelines" (public_builds) is
+   * on by default (ProjectPolicy: `public_builds & can?(:guest_access)`).
+   */
+  | 'read_build'
+  /** GitLab's read_code: Reporter+ of a private project (Guests cannot read the repository). */
+  | 'read_code'
   | 'update_build' // cancel a job (Developer+, not archived)
-  | 'admin_protected_branches';
+  | 'admin_protected_branches'
+  /**
+   * read_group_audit_events / read_project_audit_events (GitLab EE's
+   * group_policy.rb, project_policy.rb): Developer+. Only holders of `admin`
+   * (admin_group / admin_project) see other authors' events.
+   */
+  | 'read_audit_events';
 
 export interface GroupFacts {
   visibility: Visibility;
@@ -68,7 +81,10 @@ export function groupAbilities(actor: PolicyActor | null, g: GroupFacts): Set<Na
     can.add('create_subgroup');
     can.add('create_project');
   }
-  if (level >= AccessLevel.DEVELOPER) can.add('create_project');
+  if (level >= AccessLevel.DEVELOPER) {
+    can.add('create_project');
+    can.add('read_audit_events');
+  }
   if (level >= AccessLevel.OWNER) {
     can.add('admin_runners');
     can.add('admin');
@@ -88,8 +104,10 @@ export function projectAbilities(actor: PolicyActor | null, p: ProjectFacts): Se
   can.add('read');
   can.add('read_members');
   if (!actor) return can;
+  can.add('read_build');
   const level = actor.admin ? AccessLevel.OWNER : p.accessLevel;
-  if (level >= AccessLevel.REPORTER) can.add('read_jobs');
+  if (level >= AccessLevel.REPORTER) can.add('read_code');
+  if (level >= AccessLevel.DEVELOPER) can.add('read_audit_events');
   if (level >= AccessLevel.DEVELOPER && !p.archived) {
     can.add('create_pipeline');
     can.add('update_build');

@@ -175,14 +175,28 @@ describe('what is recorded', () => {
 });
 
 describe('the Audit Events API', () => {
-  it('is for admins at /audit_events, group Owners at /groups/:id/audit_events, Maintainers+ at /projects/:id/audit_events', async () => {
+  it('is for admins at /audit_events, and for Developers+ at /groups/:id/audit_events and /projects/:id/audit_events', async () => {
     const get = (url: string, token: string) => t.api({ method: 'GET', url, token }).then((r) => r.statusCode);
     expect(await get('/api/v4/audit_events', u.owner!.token)).toBe(403);
     expect(await get(`/api/v4/groups/${group.id}/audit_events`, u.owner!.token)).toBe(200);
-    expect(await get(`/api/v4/groups/${group.id}/audit_events`, u.maintainer!.token)).toBe(403);
-    expect(await get(`/api/v4/projects/${project.id}/audit_events`, u.maintainer!.token)).toBe(200);
-    expect(await get(`/api/v4/projects/${project.id}/audit_events`, u.developer!.token)).toBe(403);
+    expect(await get(`/api/v4/groups/${group.id}/audit_events`, u.maintainer!.token)).toBe(200);
+    expect(await get(`/api/v4/projects/${project.id}/audit_events`, u.developer!.token)).toBe(200);
     expect((await t.api({ method: 'GET', url: '/api/v4/audit_events', token: null })).statusCode).toBe(401);
+  });
+
+  it("shows a group's or project's events of other authors only to who administers it (Owner / Maintainer+), as GitLab's filter_by_author", async () => {
+    const list = (url: string, token: string) => t.api({ method: 'GET', url: `${url}?per_page=100`, token }).then((r) => r.json() as Array<{ id: number; author_id: number }>);
+    for (const [url, admins, others] of [
+      [`/api/v4/groups/${group.id}/audit_events`, [u.owner!], [u.maintainer!, u.developer!]],
+      [`/api/v4/projects/${project.id}/audit_events`, [u.owner!, u.maintainer!], [u.developer!]],
+    ] as const) {
+      for (const who of admins) expect((await list(url, who.token)).some((e) => e.author_id !== who.user.id), `${url} as an administrator`).toBe(true);
+      for (const who of others) {
+        expect((await list(url, who.token)).every((e) => e.author_id === who.user.id), `${url} as a non-administrator`).toBe(true);
+        const foreign = (await list(url, u.owner!.token)).find((e) => e.author_id !== who.user.id)!;
+        expect((await t.api({ method: 'GET', url: `${url}/${foreign.id}`, token: who.token })).json()).toEqual({ message: '404 Not found' });
+      }
+    }
   });
 
   it("a group's list holds only that group's events; one of another scope is a 404 there", async () => {
@@ -191,7 +205,7 @@ describe('the Audit Events API', () => {
     expect(events.length).toBeGreaterThan(0);
     expect(new Set(events.map((e) => `${e.entity_type}:${e.entity_id}`))).toEqual(new Set([`Group:${group.id}`]));
     const projectEvent = await t.ctx.prisma.auditEvent.findFirstOrThrow({ where: { entity_type: 'Project' } });
-    expect((await t.api({ method: 'GET', url: `/api/v4/groups/${group.id}/audit_events/${projectEvent.id}`, token: u.owner!.token })).json()).toEqual({ message: '404 Audit Event Not Found' });
+    expect((await t.api({ method: 'GET', url: `/api/v4/groups/${group.id}/audit_events/${projectEvent.id}`, token: u.owner!.token })).json()).toEqual({ message: '404 Not found' });
     const own = await t.api({ method: 'GET', url: `/api/v4/groups/${group.id}/audit_events/${events[0]!.id}`, token: u.owner!.token });
     expect(own.json()).toEqual(events[0]);
   });

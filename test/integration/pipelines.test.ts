@@ -213,7 +213,7 @@ describe('pipeline processing', () => {
 });
 
 describe('GET pipelines and jobs', () => {
-  it('shows a pipeline to a Reporter, hides another project pipeline with 404 and refuses a Guest', async () => {
+  it('shows a pipeline to a Reporter and a Guest (GitLab\'s default "Public pipelines"), hides another project pipeline with 404', async () => {
     const pipeline = await createPipeline(t, project, singleJob());
     const reporter = await member(AccessLevel.REPORTER);
     const guest = await member(AccessLevel.GUEST);
@@ -221,7 +221,8 @@ describe('GET pipelines and jobs', () => {
     const shown = await t.api({ method: 'GET', url, token: reporter });
     expect(shown.statusCode).toBe(200);
     expect(shown.json()).toMatchObject({ id: pipeline.id, iid: pipeline.iid, status: 'pending' });
-    expect((await t.api({ method: 'GET', url, token: guest })).statusCode).toBe(403);
+    expect((await t.api({ method: 'GET', url, token: guest })).statusCode).toBe(200);
+    expect((await t.api({ method: 'GET', url, token: (await t.fx.user()).token })).json()).toEqual({ message: '404 Project Not Found' });
 
     const other = await t.fx.project({ namespace: group });
     const elsewhere = await t.api({ method: 'GET', url: `/api/v4/projects/${other.id}/pipelines/${pipeline.id}` });
@@ -306,8 +307,8 @@ describe('GET pipelines and jobs', () => {
     const elsewhere = await t.api({ method: 'GET', url: `/api/v4/projects/${project.id}/jobs/${job.id}` });
     expect(elsewhere.statusCode).toBe(404);
     expect(elsewhere.json()).toEqual({ message: '404 Not found' });
-    const reporter = await member(AccessLevel.GUEST);
-    expect((await t.api({ method: 'GET', url: `/api/v4/projects/${project.id}/jobs`, token: reporter })).statusCode).toBe(403);
+    const guest = await member(AccessLevel.GUEST);
+    expect((await t.api({ method: 'GET', url: `/api/v4/projects/${project.id}/jobs`, token: guest })).statusCode).toBe(200);
   });
 });
 

@@ -122,7 +122,7 @@ describe('Ci::RunnerProjectPolicy#unassign_runner (canUnassignRunner)', () => {
 });
 
 const VISIBLE = ['read', 'read_members'];
-const GROUP_MAINTAINER = [...VISIBLE, 'create_project', 'create_subgroup', 'read_runners'];
+const GROUP_MAINTAINER = [...VISIBLE, 'create_project', 'create_subgroup', 'read_runners', 'read_audit_events'];
 const GROUP_OWNER = [
   ...GROUP_MAINTAINER,
   'admin',
@@ -149,7 +149,8 @@ describe('GroupPolicy (groupAbilities)', () => {
     ['non-member, internal group', user, { visibility: 'internal' }, VISIBLE],
     ['Guest', user, { accessLevel: GUEST }, VISIBLE],
     ['Reporter', user, { accessLevel: REPORTER }, VISIBLE],
-    ['Developer', user, { accessLevel: DEVELOPER }, [...VISIBLE, 'create_project']],
+    // read_group_audit_events: Developer+ (GitLab EE's group_policy.rb)
+    ['Developer', user, { accessLevel: DEVELOPER }, [...VISIBLE, 'create_project', 'read_audit_events']],
     // read_runners: Maintainer+
     ['Maintainer', user, { accessLevel: MAINTAINER }, GROUP_MAINTAINER],
     // admin_runners, create_runners, update_runners_registration_token: Owner
@@ -175,7 +176,9 @@ describe('GroupPolicy (groupAbilities)', () => {
 
 const PROJECT_MAINTAINER = [
   ...VISIBLE,
-  'read_jobs',
+  'read_build',
+  'read_code',
+  'read_audit_events',
   'create_pipeline',
   'update_build',
   'read_runners',
@@ -202,10 +205,13 @@ describe('ProjectPolicy (projectAbilities)', () => {
     ['anonymous, private project', anonymous, {}, []],
     ['anonymous, public project', anonymous, { visibility: 'public' }, VISIBLE],
     ['non-member, private project', user, {}, []],
-    ['non-member, internal project', user, { visibility: 'internal' }, VISIBLE],
-    ['Guest', user, { accessLevel: GUEST }, VISIBLE],
-    ['Reporter', user, { accessLevel: REPORTER }, [...VISIBLE, 'read_jobs']],
-    ['Developer', user, { accessLevel: DEVELOPER }, [...VISIBLE, 'read_jobs', 'create_pipeline', 'update_build']],
+    // read_build (read_pipeline too): every signed-in user who sees the project, as "Public pipelines" is on by default
+    ['non-member, internal project', user, { visibility: 'internal' }, [...VISIBLE, 'read_build']],
+    ['Guest', user, { accessLevel: GUEST }, [...VISIBLE, 'read_build']],
+    // read_code: Reporter+ of a private project
+    ['Reporter', user, { accessLevel: REPORTER }, [...VISIBLE, 'read_build', 'read_code']],
+    // read_project_audit_events: Developer+ (GitLab EE's project_policy.rb)
+    ['Developer', user, { accessLevel: DEVELOPER }, [...VISIBLE, 'read_build', 'read_code', 'read_audit_events', 'create_pipeline', 'update_build']],
     // read_runners, admin_runners, create_runners, update_runners_registration_token: Maintainer+
     ['Maintainer', user, { accessLevel: MAINTAINER }, PROJECT_MAINTAINER],
     ['Owner', user, { accessLevel: OWNER }, PROJECT_MAINTAINER],

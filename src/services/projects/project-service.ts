@@ -66,7 +66,7 @@ export async function projectPresentation(
   return {
     names,
     view: {
-      readCode: project.visibility !== 'private' || can.has('read_jobs'),
+      readCode: project.visibility !== 'private' || can.has('read_code'),
       owner,
       ...(can.has('admin') ? { admin: { runnersToken } } : {}),
       ...(permissions ? { permissions } : {}),

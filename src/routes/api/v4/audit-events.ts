@@ -16,8 +16,9 @@ import * as res from '../../../schemas/responses.js';
 import { auditEventsSource, auditScopeFor, findAuditEvent, keysetAuditEvents, type AuditScope } from '../../../services/audit/audit-query-service.js';
 
 // GitLab's Audit Events API (doc/api/audit_events.md; an EE feature in
-// GitLab): /audit_events (admins), /groups/:id/audit_events (Owners),
-// /projects/:id/audit_events (Maintainers+), each with /:audit_event_id.
+// GitLab): /audit_events (admins), /groups/:id/audit_events and
+// /projects/:id/audit_events (Developers+, their own events unless they
+// administer the group or project), each with /:audit_event_id.
 // The scope is checked (404/403) before the filters are validated.
 
 const tags = ['audit_events'];
@@ -58,7 +59,7 @@ export default async function auditEventRoutes(app: FastifyInstance) {
   );
 
   for (const kind of ['group', 'project'] as const) {
-    const who = kind === 'group' ? 'Owners' : 'Maintainers';
+    const who = 'Developers+';
     defineRoute(
       app,
       {

@@ -20,8 +20,8 @@ import {
 } from '../../../services/pipelines/pipeline-service.js';
 
 // Pipelines: creation from .gitlab-ci.yml text (README: "Pipelines", an
-// extension) and GitLab's read endpoints. Reading needs Reporter+
-// (read_jobs), creating Developer+ (create_pipeline).
+// extension) and GitLab's read endpoints. Reading needs read_build (Guest+,
+// as GitLab's default "Public pipelines"), creating Developer+ (create_pipeline).
 
 const tags = ['pipelines'];
 
@@ -57,7 +57,7 @@ export default async function pipelineRoutes(app: FastifyInstance) {
     { method: 'GET', path: '/projects/:id/pipelines', summary: "List a project's pipelines", tags, auth: 'user-optional', pathParams: projectIdPath, params: listPipelinesParams, paginated: true, responses: { 200: { description: 'Pipelines', schema: res.pipeline.array() } } },
     async (q, request, reply) => {
       const { subject: project, can } = await findProjectFor(ctx, request.actor?.user ?? null, q.id);
-      authorize(can, 'read_jobs');
+      authorize(can, 'read_build');
       const { id: _projectId, page, per_page, ...filters } = q;
       const rows = await paginate(request, reply, { page, per_page }, filters, {
         count: (limit) => countPipelines(ctx, project.id, filters, limit),
@@ -72,7 +72,7 @@ export default async function pipelineRoutes(app: FastifyInstance) {
     { method: 'GET', path: '/projects/:id/pipelines/:pipeline_id', summary: 'A pipeline', tags, auth: 'user-optional', pathParams: pipelinePath, responses: { 200: { description: 'The pipeline', schema: res.pipeline } } },
     async (params, request) => {
       const { subject: project, can } = await findProjectFor(ctx, request.actor?.user ?? null, params.id);
-      authorize(can, 'read_jobs');
+      authorize(can, 'read_build');
       return present(project, await findPipeline(ctx, project.id, params.pipeline_id), request);
     },
   );
@@ -83,14 +83,14 @@ export default async function pipelineRoutes(app: FastifyInstance) {
     async (q, request, reply) => {
       const actor = request.actor?.user ?? null;
       const { subject: project, can } = await findProjectFor(ctx, actor, q.id);
-      authorize(can, 'read_jobs');
+      authorize(can, 'read_build');
       await findPipeline(ctx, project.id, q.pipeline_id);
       const scope = { projectId: project.id, pipelineId: q.pipeline_id, statuses: q.scope };
       const jobs = await paginate(request, reply, { page: q.page, per_page: q.per_page }, { scope: q.scope }, {
         count: (limit) => countJobs(ctx, scope, limit),
         items: (offset, limit) => listJobs(ctx, scope, offset, limit),
       }, { externalUrl: ctx.config.EXTERNAL_URL });
-      // read_jobs implies an actor (Reporter+ or admin).
+      // read_build implies a signed-in actor (src/policies/namespace-policy.ts).
       const relations = await loadJobRelations(ctx, actor!, project, jobs, can.has('read_runners'));
       const opts = { baseUrl: base(request), now: Date.now() };
       return jobs.map((job) => presentProjectJob(job, relations.get(job.id)!, opts));

@@ -11,7 +11,8 @@ import { markTraceWatched } from '../../../services/jobs/trace-watch.js';
 import { authorize, findProjectFor } from '../../../services/namespaces/access-service.js';
 
 // GET /projects/:id/jobs, /jobs/:job_id and /jobs/:job_id/trace
-// (lib/api/ci/jobs.rb): Reporter+ (read_jobs). The list is paginated
+// (lib/api/ci/jobs.rb): read_build (Guest+, as GitLab's default "Public
+// pipelines"). The list is paginated
 // without counts, as GitLab's `paginator_params: { without_count: true }`.
 
 const tags = ['jobs'];
@@ -26,7 +27,7 @@ export default async function projectJobRoutes(app: FastifyInstance) {
     async (q, request, reply) => {
       const actor = requireActor(request);
       const { subject: project, can } = await findProjectFor(ctx, actor.user, q.id);
-      authorize(can, 'read_jobs');
+      authorize(can, 'read_build');
       const scope = { projectId: project.id, statuses: q.scope };
       const jobs = await paginate(
         request,
@@ -48,7 +49,7 @@ export default async function projectJobRoutes(app: FastifyInstance) {
     async (params, request) => {
       const actor = requireActor(request);
       const { subject: project, can } = await findProjectFor(ctx, actor.user, params.id);
-      authorize(can, 'read_jobs');
+      authorize(can, 'read_build');
       const job = await findProjectJob(ctx, project.id, params.job_id);
       const relations = await loadJobRelations(ctx, actor.user, project, [job], can.has('read_runners'));
       return presentProjectJob(job, relations.get(job.id)!, options(request));
@@ -61,7 +62,7 @@ export default async function projectJobRoutes(app: FastifyInstance) {
     async (params, request, reply) => {
       const actor = requireActor(request);
       const { subject: project, can } = await findProjectFor(ctx, actor.user, params.id);
-      authorize(can, 'read_jobs');
+      authorize(can, 'read_build');
       const trace = await readTrace(ctx, project.id, params.job_id);
       // Someone is reading the log: ask the runner to send it more often.
       markTraceWatched(params.job_id);
