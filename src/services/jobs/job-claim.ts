@@ -28,8 +28,6 @@ import type { RunnerMatcher } from './job-matching.js';
 /** What one attempt found. */
 export type ClaimOutcome =
   | { kind: 'none' }
-  /** Instance runners: an older job for the runner waits at the same fair level; nothing was taken. */
-  | { kind: 'older'; candidateId: number; olderId: number }
   /** The candidate's job row is held by another transaction or is no longer pending: nothing was taken. */
   | { kind: 'busy'; candidateId: number }
   /** The candidate's project is archived: nothing was taken; the job is to be dropped. */
@@ -77,7 +75,6 @@ export interface ClaimedRow {
 
 interface ClaimRow extends Partial<ClaimedRow> {
   candidate_id: number;
-  older_id: number | null;
   lockable: boolean;
   archived: boolean | null;
 }
@@ -90,18 +87,28 @@ export interface Claimant {
   maximumTimeout: number | null;
 }
 
+// `older`: for an instance runner whose candidate is not its project's head,
+// an older job for it at the same fair level, which GitLab's order puts
+// first; taken instead when no other hand-out holds it.
 const CLAIM = (candidates: string, older: string | undefined, queueSize: string) => `
 WITH cand AS (${candidates}),
-older AS (
-  SELECT ${older ? `CASE WHEN c.build_id <> c.head THEN (${older}) END` : 'NULL::int'} AS build_id FROM cand c
+pick AS (
+  SELECT ${
+    older
+      ? `COALESCE(CASE WHEN c.build_id <> c.head THEN (
+           SELECT pb.build_id FROM ci_pending_builds pb WHERE pb.build_id = (${older}) FOR UPDATE OF pb SKIP LOCKED
+         ) END, c.build_id)`
+      : 'c.build_id'
+  } AS build_id
+  FROM cand c
 ),
 job AS (
   SELECT j.id, j.pipeline_id, p.archived,
          LEAST(COALESCE((j.options->>'timeout')::int, p.build_timeout), NULLIF({maximum_timeout}::int, 0)) AS timeout
-  FROM cand c
+  FROM pick c
   JOIN jobs j ON j.id = c.build_id
   JOIN projects p ON p.id = j.project_id
-  WHERE j.status = 'pending' AND j.runner_id IS NULL AND (SELECT o.build_id FROM older o) IS NULL
+  WHERE j.status = 'pending' AND j.runner_id IS NULL
   FOR UPDATE OF j SKIP LOCKED
 ),
 taken AS (
@@ -119,7 +126,7 @@ pipeline_running AS (
   FROM taken t
   WHERE pl.id = t.pipeline_id AND pl.status IS DISTINCT FROM 'running'
 )
-SELECT c.build_id AS candidate_id, o.build_id AS older_id, job.id IS NOT NULL AS lockable, job.archived,
+SELECT c.build_id AS candidate_id, job.id IS NOT NULL AS lockable, job.archived,
        t.*,
        pl.iid AS pipeline_iid, pl.ref AS pipeline_ref, pl.sha AS pipeline_sha, pl.before_sha AS pipeline_before_sha,
        pl.tag AS pipeline_tag, pl.source AS pipeline_source, pl.config AS pipeline_config, pl.created_at AS pipeline_created_at,
@@ -130,8 +137,7 @@ SELECT c.build_id AS candidate_id, o.build_id AS older_id, job.id IS NOT NULL AS
        u.username AS user_username, u.name AS user_name, u.email AS user_email,
        CASE WHEN t.id IS NOT NULL THEN COALESCE((SELECT q.instance_running FROM ci_instance_queues q WHERE q.project_id = t.project_id), 0) END AS instance_running,
        CASE WHEN t.id IS NOT NULL THEN (${queueSize}) END AS queue_size
-FROM cand c
-CROSS JOIN older o
+FROM pick c
 LEFT JOIN job ON true
 LEFT JOIN taken t ON true
 LEFT JOIN pipelines pl ON pl.id = t.pipeline_id
@@ -163,32 +169,25 @@ function compile(text: string): Compiled {
   return c;
 }
 
-/**
- * One attempt to give the runner a job: its next one in GitLab's order, or
- * (`buildId`) that pending job if it is still there for the runner.
- */
-export async function claimJob(
-  ctx: { pool: pg.Pool; preparedPool: pg.Pool },
-  matcher: RunnerMatcher,
-  claimant: Claimant,
-  buildId?: number,
-): Promise<ClaimOutcome> {
-  const statement =
-    buildId === undefined ? CLAIM(matcher.next, matcher.olderAtSameLevel, matcher.queueSize) : CLAIM(matcher.byId, undefined, matcher.queueSize);
+/** The claim statement for the runner, with its values in order. */
+export function claimStatement(matcher: RunnerMatcher, claimant: Claimant): { text: string; values: unknown[] } {
   const values: Record<string, unknown> = {
     ...matcher.params,
-    build_id: buildId,
     runner_id: claimant.runnerId,
     manager_id: claimant.managerId,
     token_digest: claimant.tokenDigest,
     maximum_timeout: claimant.maximumTimeout,
   };
-  const { text, names } = compile(statement);
-  // Planned per execution: a runner's tags decide how far a scan goes.
-  const { rows } = await queryPrepared<ClaimRow>(ctx, { text, values: names.map((n) => values[n]), generic: false });
+  const { text, names } = compile(CLAIM(matcher.next, matcher.olderAtSameLevel, matcher.queueSize));
+  return { text, values: names.map((n) => values[n]) };
+}
+
+/** One attempt to give the runner its next job in GitLab's order. */
+export async function claimJob(ctx: { pool: pg.Pool; preparedPool: pg.Pool }, matcher: RunnerMatcher, claimant: Claimant): Promise<ClaimOutcome> {
+  const { text, values } = claimStatement(matcher, claimant);
+  const { rows } = await queryPrepared<ClaimRow>(ctx, { text, values, generic: matcher.generic });
   const row = rows[0];
   if (!row) return { kind: 'none' };
-  if (row.older_id != null) return { kind: 'older', candidateId: row.candidate_id, olderId: row.older_id };
   if (!row.lockable) return { kind: 'busy', candidateId: row.candidate_id };
   if (row.archived) return { kind: 'archived', candidateId: row.candidate_id };
   return { kind: 'taken', row: row as ClaimRow & ClaimedRow };

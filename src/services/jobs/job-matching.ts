@@ -66,8 +66,6 @@ export const QUEUE_SIZE_CAP = 100;
 export interface RunnerMatcher {
   /** The runner's next job, in GitLab's order. */
   next: string;
-  /** The pending job `{build_id}`, if the runner may still take it. */
-  byId: string;
   /**
    * Instance runners: for a candidate `c` (a row of `next`) that is not its
    * project's head, the oldest job for the runner before it in another
@@ -77,6 +75,15 @@ export interface RunnerMatcher {
   /** The runner's matching pending jobs, up to QUEUE_SIZE_CAP. */
   queueSize: string;
   params: Record<string, unknown>;
+  /**
+   * The statements' generic plan is as good as a custom one (src/db/prepared.ts):
+   * instance and project runners walk the same indexes whatever their values,
+   * and planning the hand-out statement costs more CPU than running it. A group
+   * runner's best plan depends on how much of the backlog its group holds
+   * (the primary key in id order for a big group, the traversal-ids index for a
+   * small one), so it is planned per execution.
+   */
+  generic: boolean;
 }
 
 const scopedNext = (scope: string) => `
@@ -114,12 +121,6 @@ CROSS JOIN LATERAL (
 ) pb
 WHERE q.instance_head IS NOT NULL AND q.instance_running = c.level AND q.instance_head < c.build_id AND q.project_id <> c.project_id`;
 
-const byId = (scope: string) => `
-SELECT pb.build_id, pb.project_id, 0 AS level, pb.build_id AS head
-FROM ci_pending_builds pb
-WHERE pb.build_id = {build_id}::int AND ${scope} AND ${COMMON}
-FOR UPDATE OF pb SKIP LOCKED`;
-
 const queueSize = (scope: string) =>
   `SELECT count(*)::int FROM (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON} LIMIT ${QUEUE_SIZE_CAP}) c`;
 
@@ -138,9 +139,9 @@ export function runnerMatcher(runner: Runner, groupId: number | null, exclude: n
     const isProject = runner.runner_type === RUNNER_TYPE_IDS.project_type;
     const scope = isProject ? PROJECT_SCOPE : GROUP_SCOPE;
     params.scope = isProject ? runner.id : (groupId ?? 0);
-    return { next: scopedNext(scope), byId: byId(scope), queueSize: queueSize(scope), params };
+    return { next: scopedNext(scope), queueSize: queueSize(scope), params, generic: isProject };
   }
-  return { next: INSTANCE_NEXT, byId: byId(instanceScope()), olderAtSameLevel: INSTANCE_OLDER, queueSize: queueSize(instanceScope()), params };
+  return { next: INSTANCE_NEXT, olderAtSameLevel: INSTANCE_OLDER, queueSize: queueSize(instanceScope()), params, generic: true };
 }
 
 /**
