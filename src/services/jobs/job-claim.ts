@@ -5,10 +5,10 @@ import type { RunnerMatcher } from './job-matching.js';
 // One hand-out attempt as one SQL statement (one round trip, its own
 // transaction): find the runner's next job and lock it in the queue, lock the
 // job row, mark it running for the runner, mark its pipeline running, and
-// read everything the runner's payload is built from. The hand-out used to
-// take 8 to 10 statements and Prisma 6 more for the payload; each statement
-// costs a round trip and, on a loaded machine, context switches on both
-// sides (bench/README.md, "The job queue").
+// read everything the runner's payload is built from. Every statement of a
+// hand-out costs a round trip and, on a busy machine, context switches on
+// both sides: one statement is what the hand-out's throughput rests on
+// (bench/README.md, "The job queue").
 //
 // Locks: the ci_pending_builds row (FOR UPDATE SKIP LOCKED in the runner's
 // walk) and the job row (FOR UPDATE SKIP LOCKED): runners polling at the
