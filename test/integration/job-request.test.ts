@@ -400,6 +400,22 @@ test:
     );
   });
 
+  it('marks the pipeline running with its first job’s start, and leaves it as it is when a second job starts', async () => {
+    const project = await t.fx.project({ namespace: group });
+    const { token } = await t.fx.runner({ projects: [project] });
+    const pipeline = await createPipeline(t, project, 'one:\n  script: [a]\ntwo:\n  script: [b]\n');
+    const sim = RunnerSimulator.forApp(t.app);
+    const read = () => t.ctx.prisma.pipeline.findUniqueOrThrow({ where: { id: pipeline.id } });
+    expect(await read()).toMatchObject({ status: 'pending', started_at: null, finished_at: null });
+    const first = decodeJobResponse(await sim.requestJob(token));
+    const started = await read();
+    const firstJob = await t.ctx.prisma.job.findUniqueOrThrow({ where: { id: first.id } });
+    expect(started).toMatchObject({ status: 'running', started_at: firstJob.started_at, finished_at: null });
+    const second = decodeJobResponse(await sim.requestJob(token));
+    expect(second.id).not.toBe(first.id);
+    expect(await read()).toEqual(started);
+  });
+
   it('limits the timeout to the runner maximum_timeout and falls back to the project build timeout', async () => {
     const project = await t.fx.project({ namespace: group });
     await t.ctx.prisma.project.update({ where: { id: project.id }, data: { build_timeout: 5400 } });
