@@ -92,8 +92,7 @@ function instanceRunnersCount(runner: Runner, running: number): string {
 
 /**
  * GitLab's pre-assign check: a job of an archived project is dropped, not
- * run. Returns its pipeline when it was dropped here (not meanwhile by
- * someone else).
+ * run. True when it was dropped here (not meanwhile by someone else).
  */
 async function dropArchivedJob(ctx: AppContext, jobId: number): Promise<boolean> {
   return withTransaction(ctx, async (sql) => {
@@ -120,14 +119,7 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assigne
   try {
     for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {
       const matcher = runnerMatcher(runner, polled.groupId, passedOver);
-      let outcome = await claimJob(ctx, matcher, claimant);
-      if (outcome.kind === 'older') {
-        // GitLab's order wants the older job; if another runner is taking it, the candidate will do.
-        const { candidateId, olderId } = outcome;
-        outcome = await claimJob(ctx, matcher, claimant, olderId);
-        if (outcome.kind === 'none') outcome = await claimJob(ctx, matcher, claimant, candidateId);
-        if (outcome.kind === 'none' || outcome.kind === 'older') continue;
-      }
+      const outcome = await claimJob(ctx, matcher, claimant);
       switch (outcome.kind) {
         case 'none':
           return null;
