@@ -1,5 +1,5 @@
-import type { Job, Namespace, Pipeline, Project, Runner, User } from '../generated/prisma/client.js';
-import type { CiImage, CiService, CiVariable, JobOptions, PipelineConfig } from '../domain/ci-job.js';
+import type { AssignedJob } from '../domain/assigned-job.js';
+import type { CiImage, CiService, CiVariable } from '../domain/ci-job.js';
 import { GITLAB_VERSION } from '../domain/gitlab-version.js';
 import { FAILURE_REASONS } from '../domain/failure-reasons.js';
 
@@ -8,25 +8,6 @@ import { FAILURE_REASONS } from '../domain/failure-reasons.js';
 // type the runner's Go structs expect (ids are numbers, variable values and
 // project_jobs_running_on_instance_runners_count are strings) and `run` is
 // never sent, since `"run": null` makes the runner drop the job silently.
-
-export interface AssignedJob {
-  job: Job;
-  /** The job token, in clear text exactly once: in this response. */
-  token: string;
-  /** Effective timeout in seconds: min(job or project timeout, runner maximum_timeout). */
-  timeout: number;
-  options: JobOptions;
-  pipeline: Pipeline;
-  pipelineConfig: PipelineConfig;
-  project: Project;
-  namespace: Namespace;
-  rootNamespace: Namespace;
-  user: User | null;
-  runner: Runner;
-  queueSize: number;
-  instanceRunnersCount: string;
-}
-
 
 const GIT_DEPTH = 20;
 
@@ -58,7 +39,7 @@ export const slugify = (s: string) =>
 /** Time#iso8601: seconds precision, `Z`. */
 const iso8601 = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '');
 
-export function repoUrl(baseUrl: string, token: string, project: Project): string {
+export function repoUrl(baseUrl: string, token: string, project: { path_with_namespace: string }): string {
   const url = new URL(baseUrl);
   return `${url.protocol}//gitlab-ci-token:${token}@${url.host}${url.pathname.replace(/\/+$/, '')}/${project.path_with_namespace}.git`;
 }

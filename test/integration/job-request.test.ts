@@ -4,6 +4,8 @@ import type { Namespace, Project } from '../../src/generated/prisma/client.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createPipeline, jobsOf, singleJob } from '../helpers/ci.js';
 import { decodeJobResponse, decodeTokenResponse, DEFAULT_SYSTEM_ID, RunnerSimulator, traceChecksum } from '../helpers/runner-simulator.js';
+import { FAILURE_REASONS } from '../../src/domain/failure-reasons.js';
+import { GITLAB_VERSION } from '../../src/domain/gitlab-version.js';
 
 // gitlab-runner's protocol (GitLab's lib/api/ci/runner.rb) end to end, over real HTTP with the requests
 // gitlab-runner 19.4.0 sends, plus the details of jobs/request.
@@ -233,6 +235,185 @@ job:
     expect(JSON.stringify(stored)).not.toContain(job.token);
     expect(stored).toMatchObject({ status: 'running', timeout: 1800 });
     expect(stored.started_at).toBeInstanceOf(Date);
+  });
+
+  it('hands out the whole payload, field by field and in order, for a job of a project in a subgroup', async () => {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const top = await t.fx.group({ path: `payload-${suffix}` });
+    const sub = await t.fx.group({ path: 'team', parent: top });
+    const project = await t.fx.project({ namespace: sub, path: 'app', visibility: 'internal' });
+    await t.ctx.prisma.project.update({ where: { id: project.id }, data: { name: 'The App', description: 'An app', build_timeout: 4000 } });
+    const { runner, token } = await t.fx.runner({ projects: [project], tags: ['docker', 'linux'], description: 'payload runner' });
+    const pipeline = await createPipeline(
+      t,
+      project,
+      `stages: [build, test]
+variables:
+  GLOBAL: g
+build:
+  stage: build
+  image: { name: "ruby:3.3", entrypoint: ["/bin/sh", "-c"], pull_policy: [always, if-not-present] }
+  services:
+    - name: redis:7
+      alias: cache
+      command: [redis-server, --appendonly, "yes"]
+      variables: { REDIS_ARGS: "--save 60" }
+  script: [bundle exec rake]
+  tags: [docker]
+  variables:
+    RAILS_ENV: test
+test:
+  stage: test
+  script: [echo later]
+`,
+      { variables: [{ key: 'DEPLOY_KEY', value: 'k', variable_type: 'file' }] },
+    );
+    const root = await t.ctx.prisma.user.findFirstOrThrow({ where: { username: 'root' } });
+    const res = await RunnerSimulator.forApp(t.app).requestJob(token);
+    expect(res.statusCode).toBe(201);
+    const job = decodeJobResponse(res);
+    const stored = await t.ctx.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+    const storedPipeline = await t.ctx.prisma.pipeline.findUniqueOrThrow({ where: { id: pipeline.id } });
+    const seconds = (d: Date | null) => d!.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const path = `payload-${suffix}/team/app`;
+    const sha = storedPipeline.sha;
+    const v = (key: string, value: string, extra: Record<string, unknown> = {}) => ({ key, value, public: true, ...extra });
+    // The exact bytes: keys and variables in this order.
+    expect(res.body).toBe(
+      JSON.stringify({
+        id: job.id,
+        token: job.token,
+        allow_git_fetch: true,
+        job_info: {
+          id: job.id,
+          name: 'build',
+          stage: 'build',
+          pipeline_id: pipeline.id,
+          project_id: project.id,
+          project_name: 'The App',
+          project_full_path: path,
+          namespace_id: sub.id,
+          root_namespace_id: top.id,
+          organization_id: 1,
+          user_id: root.id,
+          scoped_user_id: null,
+          time_in_queue_seconds: (stored.started_at!.getTime() - stored.queued_at!.getTime()) / 1000,
+          project_jobs_running_on_instance_runners_count: '+Inf',
+          queue_size: 1,
+          queue_depth: 1,
+        },
+        git_info: {
+          repo_url: `http://gitlab-ci-token:${job.token}@gitlab.test/${path}.git`,
+          ref: 'main',
+          sha,
+          before_sha: '0000000000000000000000000000000000000000',
+          ref_type: 'branch',
+          refspecs: [`+refs/pipelines/${pipeline.id}:refs/pipelines/${pipeline.id}`, '+refs/heads/main:refs/remotes/origin/main'],
+          depth: 20,
+          repo_object_format: 'sha1',
+          protected: true,
+        },
+        runner_info: { timeout: 4000, runner_session_url: null },
+        variables: [
+          v('CI_PIPELINE_ID', String(pipeline.id)),
+          v('CI_PIPELINE_URL', `http://gitlab.test/${path}/-/pipelines/${pipeline.id}`),
+          v('CI_JOB_ID', String(job.id)),
+          v('CI_JOB_URL', `http://gitlab.test/${path}/-/jobs/${job.id}`),
+          { key: 'CI_JOB_TOKEN', value: job.token, public: false, masked: true },
+          v('CI_JOB_STARTED_AT', seconds(stored.started_at)),
+          v('CI_JOB_NAME', 'build'),
+          v('CI_JOB_NAME_SLUG', 'build'),
+          v('CI_JOB_STAGE', 'build'),
+          v('CI_JOB_TIMEOUT', '4000'),
+          v('CI_NODE_TOTAL', '1'),
+          v('CI_COMMIT_SHA', sha),
+          v('CI_COMMIT_SHORT_SHA', sha.slice(0, 8)),
+          v('CI_COMMIT_BEFORE_SHA', '0000000000000000000000000000000000000000'),
+          v('CI_COMMIT_REF_NAME', 'main'),
+          v('CI_COMMIT_REF_SLUG', 'main'),
+          v('CI_COMMIT_BRANCH', 'main'),
+          v('CI_COMMIT_REF_PROTECTED', 'true'),
+          v('CI_DEFAULT_BRANCH', 'main'),
+          v('CI_RUNNER_ID', String(runner.id)),
+          v('CI_RUNNER_DESCRIPTION', 'payload runner'),
+          v('CI_RUNNER_TAGS', '["docker","linux"]'),
+          v('CI', 'true'),
+          v('GITLAB_CI', 'true'),
+          v('CI_SERVER_FQDN', 'gitlab.test'),
+          v('CI_SERVER_URL', 'http://gitlab.test'),
+          v('CI_SERVER_HOST', 'gitlab.test'),
+          v('CI_SERVER_PORT', '80'),
+          v('CI_SERVER_PROTOCOL', 'http'),
+          v('CI_SERVER_NAME', 'GitLab'),
+          v('CI_SERVER_VERSION', GITLAB_VERSION.version),
+          v('CI_SERVER_VERSION_MAJOR', GITLAB_VERSION.version.split('.')[0]!),
+          v('CI_SERVER_VERSION_MINOR', GITLAB_VERSION.version.split('.')[1]!),
+          v('CI_SERVER_VERSION_PATCH', GITLAB_VERSION.version.split('.')[2]!),
+          v('CI_SERVER_REVISION', GITLAB_VERSION.revision),
+          v('GITLAB_FEATURES', ''),
+          v('CI_API_V4_URL', 'http://gitlab.test/api/v4'),
+          v('CI_CONFIG_PATH', '.gitlab-ci.yml'),
+          v('CI_PROJECT_ID', String(project.id)),
+          v('CI_PROJECT_NAME', 'app'),
+          v('CI_PROJECT_TITLE', 'The App'),
+          v('CI_PROJECT_DESCRIPTION', 'An app'),
+          v('CI_PROJECT_PATH', path),
+          v('CI_PROJECT_PATH_SLUG', `payload-${suffix}-team-app`),
+          v('CI_PROJECT_NAMESPACE', `payload-${suffix}/team`),
+          v('CI_PROJECT_NAMESPACE_ID', String(sub.id)),
+          v('CI_PROJECT_ROOT_NAMESPACE', `payload-${suffix}`),
+          v('CI_PROJECT_URL', `http://gitlab.test/${path}`),
+          v('CI_PROJECT_VISIBILITY', 'internal'),
+          { key: 'CI_REPOSITORY_URL', value: `http://gitlab-ci-token:${job.token}@gitlab.test/${path}.git`, public: false },
+          v('CI_PIPELINE_IID', String(storedPipeline.iid)),
+          v('CI_PIPELINE_SOURCE', 'api'),
+          v('CI_PIPELINE_CREATED_AT', seconds(storedPipeline.created_at)),
+          v('GITLAB_USER_ID', String(root.id)),
+          v('GITLAB_USER_EMAIL', root.email),
+          v('GITLAB_USER_LOGIN', 'root'),
+          v('GITLAB_USER_NAME', root.name),
+          v('GIT_STRATEGY', 'none'),
+          v('GLOBAL', 'g'),
+          v('RAILS_ENV', 'test'),
+          { key: 'DEPLOY_KEY', value: 'k', public: false, file: true },
+        ],
+        steps: [{ name: 'script', script: ['bundle exec rake'], timeout: 4000, when: 'on_success', allow_failure: false }],
+        hooks: [],
+        image: { name: 'ruby:3.3', entrypoint: ['/bin/sh', '-c'], ports: [], pull_policy: ['always', 'if-not-present'] },
+        services: [
+          {
+            name: 'redis:7',
+            entrypoint: null,
+            ports: [],
+            alias: 'cache',
+            command: ['redis-server', '--appendonly', 'yes'],
+            variables: [v('REDIS_ARGS', '--save 60')],
+            pull_policy: null,
+          },
+        ],
+        artifacts: null,
+        cache: [],
+        credentials: [],
+        features: { trace_sections: true, failure_reasons: FAILURE_REASONS },
+        dependencies: [],
+      }),
+    );
+  });
+
+  it('marks the pipeline running with its first job’s start, and leaves it as it is when a second job starts', async () => {
+    const project = await t.fx.project({ namespace: group });
+    const { token } = await t.fx.runner({ projects: [project] });
+    const pipeline = await createPipeline(t, project, 'one:\n  script: [a]\ntwo:\n  script: [b]\n');
+    const sim = RunnerSimulator.forApp(t.app);
+    const read = () => t.ctx.prisma.pipeline.findUniqueOrThrow({ where: { id: pipeline.id } });
+    expect(await read()).toMatchObject({ status: 'pending', started_at: null, finished_at: null });
+    const first = decodeJobResponse(await sim.requestJob(token));
+    const started = await read();
+    const firstJob = await t.ctx.prisma.job.findUniqueOrThrow({ where: { id: first.id } });
+    expect(started).toMatchObject({ status: 'running', started_at: firstJob.started_at, finished_at: null });
+    const second = decodeJobResponse(await sim.requestJob(token));
+    expect(second.id).not.toBe(first.id);
+    expect(await read()).toEqual(started);
   });
 
   it('limits the timeout to the runner maximum_timeout and falls back to the project build timeout', async () => {

@@ -1,5 +1,4 @@
 import type { Runner } from '../../generated/prisma/client.js';
-import type { PreparedQuery } from '../../db/prepared.js';
 import { ACCESS_LEVEL_IDS, RUNNER_TYPE_IDS } from '../runners/runner-core.js';
 
 // Which pending jobs a runner may take (GitLab's
@@ -47,29 +46,48 @@ const projectScope = (runnerId: string) => `pb.project_id IN (SELECT rp.project_
 const groupScope = (groupId: string) => `pb.namespace_traversal_ids @> ARRAY[${groupId}]::int[]`;
 const instanceScope = () => `pb.instance_runners_enabled`;
 
-const PARAM_TERMS: RunnerTerms = { tagList: '$1::text[]', runUntagged: '$2::boolean', refProtected: '$3::boolean' };
-// $4: jobs this hand-out already locked and gave up on (SKIP LOCKED skips only other transactions' locks).
-const COMMON = `${commonConditions(PARAM_TERMS)} AND pb.build_id <> ALL($4::int[])`;
+// The hand-out statement's named parameters (src/services/jobs/job-claim.ts):
+// the runner's tags, run_untagged and ref_protected, the jobs this hand-out
+// already gave up on (`exclude`), and the runner's scope (project runner: its
+// id; group runner: its group).
+const PARAM_TERMS: RunnerTerms = { tagList: '{tags}::text[]', runUntagged: '{run_untagged}::boolean', refProtected: '{ref_protected}::boolean' };
+const COMMON = `${commonConditions(PARAM_TERMS)} AND pb.build_id <> ALL({exclude}::int[])`;
 
 /** `queue_size` counts the runner's matching pending jobs up to this many: the count's cost must not grow with the backlog. */
 export const QUEUE_SIZE_CAP = 100;
 
+/**
+ * The runner's side of a hand-out, as SQL over named parameters (`{name}`,
+ * values in `params`). Each query yields at most one row
+ * `(build_id, project_id, level, head)` with the job's ci_pending_builds row
+ * locked FOR UPDATE SKIP LOCKED, so runners polling at the same moment never
+ * get the same job.
+ */
 export interface RunnerMatcher {
-  /** Locks (FOR UPDATE SKIP LOCKED) and returns the runner's next job, not one of `exclude`: build_id, fair level, project head. */
-  next: (exclude: number[]) => PreparedQuery;
-  /** Instance runners only: an older job for the runner at the same fair level, before the one `next` found (not locked). */
-  olderAtSameLevel?: (exclude: number[], level: number, before: number) => PreparedQuery;
+  /** The runner's next job, in GitLab's order. */
+  next: string;
   /**
-   * Locks the candidate's job row (SKIP LOCKED: none when another transaction
-   * holds it) and reads what the hand-out needs: the job, its project's
-   * archived flag and build timeout, the project's jobs running on instance
-   * runners, and the runner's matching pending jobs up to QUEUE_SIZE_CAP.
+   * Instance runners: for a candidate `c` (a row of `next`) that is not its
+   * project's head, the oldest job for the runner before it in another
+   * project at the same fair level (not locked), or NULL.
    */
-  candidate: (exclude: number[], buildId: number) => PreparedQuery;
+  olderAtSameLevel?: string;
+  /** The runner's matching pending jobs, up to QUEUE_SIZE_CAP. */
+  queueSize: string;
+  params: Record<string, unknown>;
+  /**
+   * The statements' generic plan is as good as a custom one (src/db/prepared.ts):
+   * instance and project runners walk the same indexes whatever their values,
+   * and planning the hand-out statement costs more CPU than running it. A group
+   * runner's best plan depends on how much of the backlog its group holds
+   * (the primary key in id order for a big group, the traversal-ids index for a
+   * small one), so it is planned per execution.
+   */
+  generic: boolean;
 }
 
-const SCOPED_NEXT = (scope: string) => `
-SELECT pb.build_id, 0 AS level, pb.build_id AS head
+const scopedNext = (scope: string) => `
+SELECT pb.build_id, pb.project_id, 0 AS level, pb.build_id AS head
 FROM ci_pending_builds pb
 WHERE ${scope} AND ${COMMON}
 ORDER BY pb.build_id
@@ -77,7 +95,7 @@ LIMIT 1
 FOR UPDATE OF pb SKIP LOCKED`;
 
 const INSTANCE_NEXT = `
-SELECT pb.build_id, q.instance_running AS level, q.instance_head AS head
+SELECT pb.build_id, q.project_id, q.instance_running AS level, q.instance_head AS head
 FROM ci_instance_queues q
 CROSS JOIN LATERAL (
   SELECT pb.build_id FROM ci_pending_builds pb
@@ -90,45 +108,40 @@ WHERE q.instance_head IS NOT NULL
 ORDER BY q.instance_running, q.instance_head
 LIMIT 1`;
 
+// The candidate's own project is left out: its jobs before the candidate
+// are either not for the runner or locked by hand-outs under way.
 const INSTANCE_OLDER = `
-SELECT min(pb.build_id) AS build_id
+SELECT min(pb.build_id)
 FROM ci_instance_queues q
 CROSS JOIN LATERAL (
   SELECT pb.build_id FROM ci_pending_builds pb
-  WHERE pb.project_id = q.project_id AND ${instanceScope()} AND ${COMMON} AND pb.build_id < $6
+  WHERE pb.project_id = q.project_id AND ${instanceScope()} AND ${COMMON} AND pb.build_id < c.build_id
   ORDER BY pb.build_id
   LIMIT 1
 ) pb
-WHERE q.instance_head IS NOT NULL AND q.instance_running = $5 AND q.instance_head < $6`;
+WHERE q.instance_head IS NOT NULL AND q.instance_running = c.level AND q.instance_head < c.build_id AND q.project_id <> c.project_id`;
 
-const CANDIDATE = (scope: string, buildIdParam: string) => `
-SELECT j.id, j.pipeline_id, j.project_id, j.options, p.archived, p.build_timeout,
-       COALESCE((SELECT q.instance_running FROM ci_instance_queues q WHERE q.project_id = j.project_id), 0) AS instance_running,
-       (SELECT count(*)::int FROM (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON} LIMIT ${QUEUE_SIZE_CAP}) c) AS queue_size
-FROM jobs j JOIN projects p ON p.id = j.project_id
-WHERE j.id = ${buildIdParam} AND j.status = 'pending' AND j.runner_id IS NULL
-FOR UPDATE OF j SKIP LOCKED`;
+const queueSize = (scope: string) =>
+  `SELECT count(*)::int FROM (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON} LIMIT ${QUEUE_SIZE_CAP}) c`;
 
-const PROJECT_SCOPE = projectScope('$5::int');
-const GROUP_SCOPE = groupScope('$5::int');
+const PROJECT_SCOPE = projectScope('{scope}::int');
+const GROUP_SCOPE = groupScope('{scope}::int');
 
-/** `groupId`: the namespace of a group runner (runner_namespaces), else null. */
-export function runnerMatcher(runner: Runner, groupId: number | null): RunnerMatcher {
-  const terms = [runner.tag_list ?? [], runner.run_untagged, runner.access_level === ACCESS_LEVEL_IDS.ref_protected];
-  // Per-execution plans (not `generic`): a runner's tags decide how far a scan goes.
-  const q = (text: string, values: unknown[]): PreparedQuery => ({ text, values, generic: false });
-  if (runner.runner_type === RUNNER_TYPE_IDS.project_type || runner.runner_type === RUNNER_TYPE_IDS.group_type) {
-    const [scope, scopeId] = runner.runner_type === RUNNER_TYPE_IDS.project_type ? [PROJECT_SCOPE, runner.id] : [GROUP_SCOPE, groupId ?? 0];
-    return {
-      next: (exclude) => q(SCOPED_NEXT(scope), [...terms, exclude, scopeId]),
-      candidate: (exclude, buildId) => q(CANDIDATE(scope, '$6::int'), [...terms, exclude, scopeId, buildId]),
-    };
-  }
-  return {
-    next: (exclude) => q(INSTANCE_NEXT, [...terms, exclude]),
-    olderAtSameLevel: (exclude, level, before) => q(INSTANCE_OLDER, [...terms, exclude, level, before]),
-    candidate: (exclude, buildId) => q(CANDIDATE(instanceScope(), '$5::int'), [...terms, exclude, buildId]),
+/** `groupId`: the namespace of a group runner (runner_namespaces), else null. `exclude`: jobs this hand-out gave up on. */
+export function runnerMatcher(runner: Runner, groupId: number | null, exclude: number[]): RunnerMatcher {
+  const params: Record<string, unknown> = {
+    tags: runner.tag_list ?? [],
+    run_untagged: runner.run_untagged,
+    ref_protected: runner.access_level === ACCESS_LEVEL_IDS.ref_protected,
+    exclude,
   };
+  if (runner.runner_type === RUNNER_TYPE_IDS.project_type || runner.runner_type === RUNNER_TYPE_IDS.group_type) {
+    const isProject = runner.runner_type === RUNNER_TYPE_IDS.project_type;
+    const scope = isProject ? PROJECT_SCOPE : GROUP_SCOPE;
+    params.scope = isProject ? runner.id : (groupId ?? 0);
+    return { next: scopedNext(scope), queueSize: queueSize(scope), params, generic: isProject };
+  }
+  return { next: INSTANCE_NEXT, olderAtSameLevel: INSTANCE_OLDER, queueSize: queueSize(instanceScope()), params, generic: true };
 }
 
 /**

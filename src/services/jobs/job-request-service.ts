@@ -1,18 +1,18 @@
 import type { AppContext } from '../../context.js';
-import type { Namespace, Runner, User } from '../../generated/prisma/client.js';
-import { newJobToken } from '../../lib/tokens.js';
+import type { AssignedJob } from '../../domain/assigned-job.js';
+import type { JobOptions, PipelineConfig } from '../../domain/ci-job.js';
+import type { Runner } from '../../generated/prisma/client.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
-import { authenticatePoll, pollingManagerId, type PolledRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
-import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
+import { newJobToken } from '../../lib/tokens.js';
 import { processPipeline } from '../pipelines/pipeline-processing.js';
-import type { JobOptions, PipelineConfig } from '../pipelines/pipeline-service.js';
-import { withTransaction, type Sql } from '../pipelines/transaction.js';
+import { withTransaction } from '../pipelines/transaction.js';
+import { authenticatePoll, pollingManagerId, type PolledRunner, type RunnerInfo } from '../runner-auth/runner-auth-service.js';
 import { runnerCache } from '../runner-cache/runner-cache.js';
 import { newQueueValue } from '../runner-cache/runner-token-cache.js';
-import { runnerMatcher, type RunnerMatcher } from './job-matching.js';
-import { queryPreparedOn } from '../../db/prepared.js';
+import { RUNNER_TYPE_IDS } from '../runners/runner-core.js';
+import { claimJob, type ClaimedRow } from './job-claim.js';
+import { runnerMatcher } from './job-matching.js';
 import { runnerQueues } from './runner-queue.js';
-import type { AssignedJob } from '../../presenters/job-request-response.js';
 
 // POST /jobs/request (GitLab's lib/api/ci/runner.rb): authenticate and heartbeat the
 // runner, then hand out the oldest pending job it may take. The job is locked
@@ -26,7 +26,8 @@ import type { AssignedJob } from '../../presenters/job-request-response.js';
 // epoch moved on (a job was queued somewhere, a project's runner settings
 // changed) or the runner changed does a poll read the database, and then in
 // one statement (runner + manager + "anything pending for it?"); the
-// hand-out transaction runs only when that says yes.
+// hand-out (src/services/jobs/job-claim.ts: one statement that takes the job
+// and reads its payload) runs only when that says yes.
 
 export interface JobRequestInput {
   token: string;
@@ -36,9 +37,6 @@ export interface JobRequestInput {
 }
 
 export type JobRequestResult = { kind: 'job'; job: AssignedJob } | { kind: 'none'; lastUpdate: string };
-
-/** Candidates one poll looks at before giving up; each one that cannot run (archived project) is dropped on the way. */
-const MAX_PICK_ATTEMPTS = 10;
 
 export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddress: string): Promise<JobRequestResult> {
   const cache = runnerCache(ctx).runners;
@@ -76,33 +74,15 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
   if (!polled.pendingJob) {
     return { kind: 'none', lastUpdate: entry ? cache.rememberIdle(entry, polled.epochBeforeQuery) : newQueueValue() };
   }
-  const assigned = await assignJob(ctx, polled);
+  const job = await assignJob(ctx, polled);
   // No "idle" memo here: the candidates were locked by concurrent polls (whose
   // transactions may still roll back) or dropped.
-  if (!assigned) return { kind: 'none', lastUpdate: newQueueValue() };
-  return { kind: 'job', job: await loadAssignedJob(ctx, assigned, runner) };
+  if (!job) return { kind: 'none', lastUpdate: newQueueValue() };
+  return { kind: 'job', job };
 }
 
-interface Assignment {
-  jobId: number;
-  token: string;
-  timeout: number;
-  queueSize: number;
-  instanceRunnersCount: string;
-}
-
-interface CandidateRow {
-  id: number;
-  pipeline_id: number;
-  project_id: number;
-  options: JobOptions | null;
-  archived: boolean;
-  build_timeout: number;
-  instance_running: number;
-  queue_size: number;
-}
-
-const LOCK_PENDING_SQL = 'SELECT build_id FROM ci_pending_builds WHERE build_id = $1 FOR UPDATE SKIP LOCKED';
+/** Attempts one poll makes before giving up: each candidate that cannot run (archived project, held by another transaction) costs one. */
+const MAX_PICK_ATTEMPTS = 10;
 
 /** GitLab's bucketed count of a project's jobs running on instance runners ("+Inf" for other runner types). */
 function instanceRunnersCount(runner: Runner, running: number): string {
@@ -111,99 +91,96 @@ function instanceRunnersCount(runner: Runner, running: number): string {
 }
 
 /**
- * The runner's next job, locked in the queue (FOR UPDATE SKIP LOCKED: runners
- * polling at the same moment never get the same job). `exclude`: candidates
- * this transaction already locked and gave up on.
+ * GitLab's pre-assign check: a job of an archived project is dropped, not
+ * run. True when it was dropped here (not meanwhile by someone else).
  */
-async function nextCandidate(sql: Sql, matcher: RunnerMatcher, exclude: number[]): Promise<number | null> {
-  const { rows } = await queryPreparedOn<{ build_id: number; level: number; head: number }>(sql, matcher.next(exclude));
-  const found = rows[0];
-  if (!found) return null;
-  if (!matcher.olderAtSameLevel || found.build_id === found.head) return found.build_id;
-  // The runner could not take its project's oldest job: an older one for it may wait in another project at the same level.
-  const older = await queryPreparedOn<{ build_id: number | null }>(sql, matcher.olderAtSameLevel(exclude, found.level, found.build_id));
-  const olderId = older.rows[0]?.build_id;
-  if (olderId == null) return found.build_id;
-  const locked = await queryPreparedOn(sql, { text: LOCK_PENDING_SQL, values: [olderId], generic: false });
-  return locked.rowCount ? olderId : found.build_id;
+async function dropArchivedJob(ctx: AppContext, jobId: number): Promise<boolean> {
+  return withTransaction(ctx, async (sql) => {
+    const { rows } = await sql.query<{ pipeline_id: number }>(
+      `UPDATE jobs SET status = 'failed', failure_reason = 'archived_failure', finished_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'pending' AND runner_id IS NULL
+       RETURNING pipeline_id`,
+      [jobId],
+    );
+    if (!rows[0]) return false;
+    await processPipeline(sql, rows[0].pipeline_id);
+    return true;
+  });
 }
 
-async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assignment | null> {
+async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<AssignedJob | null> {
   const { runner } = polled;
-  const matcher = runnerMatcher(runner, polled.groupId);
-  // The job row references the manager: make sure it exists before the transaction.
-  const runnerManagerId = await pollingManagerId(ctx, polled);
-  const result = await withTransaction(ctx, async (sql) => {
-    const finishedPipelines: number[] = [];
-    const passedOver: number[] = [];
+  // The job row references the manager: make sure it exists before the hand-out.
+  const managerId = await pollingManagerId(ctx, polled);
+  const token = newJobToken();
+  const claimant = { runnerId: runner.id, managerId, tokenDigest: ctx.secrets.digest(token), maximumTimeout: runner.maximum_timeout };
+  const passedOver: number[] = [];
+  let droppedAny = false;
+  try {
     for (let attempt = 0; attempt < MAX_PICK_ATTEMPTS; attempt++) {
-      const candidateId = await nextCandidate(sql, matcher, passedOver);
-      if (candidateId === null) return { assignment: null, finishedPipelines };
-      // The job row itself: skipped when another transaction holds it (a
-      // cancel or a sweeper changing its status), never waited for.
-      const { rows } = await queryPreparedOn<CandidateRow>(sql, matcher.candidate(passedOver, candidateId));
-      const job = rows[0];
-      if (!job) {
-        passedOver.push(candidateId);
-        continue;
+      const matcher = runnerMatcher(runner, polled.groupId, passedOver);
+      const outcome = await claimJob(ctx, matcher, claimant);
+      switch (outcome.kind) {
+        case 'none':
+          return null;
+        case 'busy':
+          passedOver.push(outcome.candidateId);
+          continue;
+        case 'archived':
+          droppedAny = (await dropArchivedJob(ctx, outcome.candidateId)) || droppedAny;
+          passedOver.push(outcome.candidateId);
+          continue;
+        case 'taken':
+          return assignedJob(outcome.row, token, runner);
       }
-      if (job.archived) {
-        // GitLab's pre-assign check: a job of an archived project is dropped, not run.
-        await sql.query(
-          `UPDATE jobs SET status = 'failed', failure_reason = 'archived_failure', finished_at = now(), updated_at = now() WHERE id = $1`,
-          [job.id],
-        );
-        await processPipeline(sql, job.pipeline_id);
-        finishedPipelines.push(job.pipeline_id);
-        continue;
-      }
-      const jobTimeout = job.options?.timeout ?? job.build_timeout;
-      const timeout = runner.maximum_timeout ? Math.min(jobTimeout, runner.maximum_timeout) : jobTimeout;
-      const token = newJobToken();
-      await sql.query(
-        `UPDATE jobs SET status = 'running', runner_id = $2, runner_manager_id = $3, started_at = now(),
-           token_digest = $4, timeout = $5, trace = NULL, trace_checksum = NULL, updated_at = now()
-         WHERE id = $1`,
-        [job.id, runner.id, runnerManagerId, ctx.secrets.digest(token), timeout],
-      );
-      await processPipeline(sql, job.pipeline_id);
-      return {
-        // queue_size: the runner's matching pending jobs (this one included), up to a cap.
-        assignment: { jobId: job.id, token, timeout, queueSize: job.queue_size, instanceRunnersCount: instanceRunnersCount(runner, job.instance_running) },
-        finishedPipelines,
-      };
     }
-    return { assignment: null, finishedPipelines };
-  });
-  // Dropping a job may have queued the next stage of its pipeline.
-  if (result.finishedPipelines.length) runnerQueues(ctx).tickAll();
-  return result.assignment;
+    return null;
+  } finally {
+    // Dropping a job may have queued the next stage of its pipeline.
+    if (droppedAny) runnerQueues(ctx).tickAll();
+  }
 }
 
-async function loadAssignedJob(ctx: AppContext, a: Assignment, runner: Runner): Promise<AssignedJob> {
-  const job = await ctx.prisma.job.findUniqueOrThrow({
-    where: { id: a.jobId },
-    include: { pipeline: true, project: { include: { namespace: true } } },
-  });
-  const namespace = job.project.namespace;
-  const rootId = namespace.traversal_ids[0] ?? namespace.id;
-  const [root, user] = await Promise.all([
-    rootId === namespace.id ? Promise.resolve<Namespace | null>(namespace) : ctx.prisma.namespace.findUnique({ where: { id: rootId } }),
-    job.user_id ? ctx.prisma.user.findUnique({ where: { id: job.user_id } }) : Promise.resolve<User | null>(null),
-  ]);
+function assignedJob(row: ClaimedRow, token: string, runner: Runner): AssignedJob {
   return {
-    job,
-    token: a.token,
-    timeout: a.timeout,
-    options: (job.options ?? {}) as unknown as JobOptions,
-    pipeline: job.pipeline,
-    pipelineConfig: (job.pipeline.config ?? { stages: [], variables: [], pipeline_variables: [] }) as unknown as PipelineConfig,
-    project: job.project,
-    namespace,
-    rootNamespace: root ?? namespace,
-    user,
+    job: {
+      id: row.id,
+      name: row.name,
+      stage: row.stage,
+      protected: row.protected,
+      user_id: row.user_id,
+      created_at: row.created_at,
+      queued_at: row.queued_at,
+      started_at: row.started_at,
+    },
+    token,
+    timeout: row.timeout,
+    options: (row.options ?? {}) as JobOptions,
+    pipeline: {
+      id: row.pipeline_id,
+      iid: row.pipeline_iid,
+      ref: row.pipeline_ref,
+      sha: row.pipeline_sha,
+      before_sha: row.pipeline_before_sha,
+      tag: row.pipeline_tag,
+      source: row.pipeline_source,
+      created_at: row.pipeline_created_at,
+    },
+    pipelineConfig: (row.pipeline_config ?? { stages: [], variables: [], pipeline_variables: [] }) as PipelineConfig,
+    project: {
+      id: row.project_id,
+      name: row.project_name,
+      path: row.project_path,
+      path_with_namespace: row.project_path_with_namespace,
+      description: row.project_description,
+      visibility: row.project_visibility,
+      default_branch: row.project_default_branch,
+    },
+    namespace: { id: row.namespace_id, full_path: row.namespace_full_path },
+    rootNamespace: { id: row.root_namespace_id, path: row.root_namespace_path },
+    user: row.user_id === null || row.user_username === null ? null : { id: row.user_id, username: row.user_username, name: row.user_name!, email: row.user_email! },
     runner,
-    queueSize: a.queueSize,
-    instanceRunnersCount: a.instanceRunnersCount,
+    queueSize: row.queue_size,
+    instanceRunnersCount: instanceRunnersCount(runner, row.instance_running),
   };
 }
