@@ -33,6 +33,9 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY . .
 COPY --from=build /app/src/generated ./src/generated
+# The server bundle npm start runs (dist/server.mjs, scripts/server-build.mjs):
+# built here, where the sources are, so the container never compiles TypeScript.
+RUN node scripts/server-build.mjs
 # Only used without DATABASE_URL (embedded PostgreSQL, which refuses to run as root).
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

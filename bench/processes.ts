@@ -50,6 +50,20 @@ export function treeRssBytes(rootPid: number): number {
   return total;
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat (0 if gone). */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields 14 and 15 (utime, stime, in clock ticks); field 2 may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return 0;
+  }
+}
+/** sysconf(_SC_CLK_TCK): 100 on every Linux this runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
+
 /** Samples a process tree's RSS until stopped; reports peak and mean in MB. */
 export class RssSampler {
   private peak = 0;
@@ -83,7 +97,8 @@ export class RssSampler {
 const LOG_TAIL_LINES = 200;
 
 /**
- * A Node program run as a separate process (`node --import tsx <entry>`) that
+ * A Node program run as a separate process (`node --import tsx <entry>`, or
+ * `node <entry>` for a .mjs entry) that
  * serves HTTP on `port` and is ready once `readyPath` answers 200.
  *
  * Why not `node_modules/.bin/tsx <entry>`: the tsx CLI is a wrapper that
@@ -151,7 +166,9 @@ export class Service {
 
   async start(timeoutMs = 90_000): Promise<void> {
     this.exitInfo = undefined;
-    const child = spawn(process.execPath, [...this.nodeArgs, '--import', 'tsx', this.entry, ...this.args], {
+    // A .ts entry runs through tsx; the server's bundle (dist/server.mjs) as it is.
+    const loader = this.entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const child = spawn(process.execPath, [...this.nodeArgs, ...loader, this.entry, ...this.args], {
       cwd: REPO_ROOT,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,6 +25,8 @@ export interface Measurement {
   load?: LoadResult;
   probe?: Probe;
   rss?: { peakMB: number | null; meanMB: number | null };
+  /** CPU time (user + system) of the process under test per response during the measurement, in ms. */
+  cpuMsPerRequest?: number;
   /** Why the measurement could not be made at all. */
   failure?: string;
   /** The process under test died during the measurement. */
@@ -163,7 +165,7 @@ const verdict = (c: Check) =>
   `${c.name} ${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL'}${c.pass === null || c.name === 'errors≤1%' || c.name === 'measured' || c.name === 'answers' ? '' : ` (${c.actual})`}`;
 
 export function formatTable(rows: Row[]): string {
-  const header = ['#', 'scenario', 'runners', 'req/s', 'p50 ms', 'p99 ms', '×ref1', '×ref2', '×floor', 'growth', 'non-2xx/errors', 'RSS MB', 'targets'];
+  const header = ['#', 'scenario', 'runners', 'req/s', 'p50 ms', 'p99 ms', '×ref1', '×ref2', '×floor', 'growth', 'non-2xx/errors', 'RSS MB', 'CPU ms/req', 'targets'];
   const body = rows.map((r) => [
     r.scenario.id,
     r.handout ? `${r.scenario.title}: ${r.handout.jobsPerSec} jobs/s` : r.scenario.title,
@@ -177,10 +179,11 @@ export function formatTable(rows: Row[]): string {
     fmt(r.growth, 2),
     errorCell(r),
     fmt(r.rss?.peakMB, 0),
+    fmt(r.cpuMsPerRequest, 3),
     r.checks.map(verdict).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const right = new Set([2, 3, 4, 5, 6, 7, 8, 9, 11]);
+  const right = new Set([2, 3, 4, 5, 6, 7, 8, 9, 11, 12]);
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(header), widths.map((w, i) => '-'.repeat(i === widths.length - 1 ? 7 : w)).join('  '), ...body.map(line)].join('\n');

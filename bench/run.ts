@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { BENCH_DATA_ROOT, REPO_ROOT, RESULTS_FILE, ROOT_TOKEN, SECRET_KEY, loadB
 import { probe, runLoad, type LoadResult, type RequestFactory } from './load.js';
 import { measureHandout, seedBacklog, seedBacklogRunners, BACKLOG_PROJECTS, type BacklogRunner } from './handout.js';
 import { collectRequests, ensureWrk, runWrk } from './wrk.js';
-import { createRunDir, isAlive, killAllServicesNow, RssSampler, Service, stopAllServices, sweepStaleRunDirs, watchLaunchChain } from './processes.js';
+import { createRunDir, isAlive, killAllServicesNow, processCpuMs, RssSampler, Service, stopAllServices, sweepStaleRunDirs, watchLaunchChain } from './processes.js';
 import { evaluate, formatCrossCheck, formatDiagnostics, formatTable, summarize, type Measurement } from './report.js';
 import { floorScenarios, listScenarios, mainScenarios, referenceScenarios, type Scenario } from './scenarios.js';
 import { analyze, countDataset, installPollingTokens, seedBase, seedJobs, seedRunners, type DatasetCounts } from './seed.js';
@@ -121,6 +122,19 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NODE_ENV: 'production', ...extra };
 }
 
+/**
+ * What the start script runs: the node arguments scripts/server-entry.mjs
+ * prints (dist/server.mjs, rebuilt if src/ changed; or `--import tsx
+ * src/server.ts` where it cannot be built): [node args…, entry].
+ */
+function startScriptEntry(): { entry: string; nodeArgs: string[] } {
+  // BENCH_SERVER_TSX=1: src/server.ts through the tsx loader instead, to measure what the bundle saves.
+  if (process.env.BENCH_SERVER_TSX === '1') return { entry: 'src/server.ts', nodeArgs: [] };
+  const args = execFileSync(process.execPath, ['scripts/server-entry.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split(/\s+/);
+  const entry = args.pop()!;
+  return { entry, nodeArgs: args.filter((a, i) => !(a === '--import' && args[i + 1] === 'tsx') && !(a === 'tsx' && args[i - 1] === '--import')) };
+}
+
 /** The V8 flags of package.json's start script (`--max-old-space-size=…` and the like): the server is measured as `npm start` runs it. */
 function startScriptNodeFlags(): string[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
@@ -129,9 +143,10 @@ function startScriptNodeFlags(): string[] {
 
 async function startServices(url: string): Promise<{ server: Service; ref1: Service; ref2: Service }> {
   const [serverPort, ref1Port, ref2Port] = await Promise.all([freePort(), freePort(), freePort()]);
+  const start = startScriptEntry();
   const server = new Service(
     'server',
-    'src/server.ts',
+    start.entry,
     [],
     childEnv({
       DATABASE_URL: url,
@@ -152,7 +167,7 @@ async function startServices(url: string): Promise<{ server: Service; ref1: Serv
     // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to
     // profile; a later flag wins, so "--max-old-space-size=4096" measures
     // without the start script's heap limit).
-    [...startScriptNodeFlags(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    [...startScriptNodeFlags(), ...start.nodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   );
   const ref1 = new Service('ref1', 'bench/reference-server.ts', ['json'], childEnv({ PORT: String(ref1Port) }), ref1Port, '/-/readiness');
   const ref2 = new Service('ref2', 'bench/reference-server.ts', ['pg'], childEnv({ PORT: String(ref2Port), DATABASE_URL: url }), ref2Port, '/-/readiness');
@@ -217,10 +232,16 @@ async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, r
       }
     }
     const sampler = new RssSampler(() => service.pid);
+    const pid = service.pid;
+    const cpuBefore = pid === undefined ? 0 : processCpuMs(pid);
     try {
       m.load = await generate(service.baseUrl, scenario.next, connections, cfg.duration, generator);
     } finally {
       m.rss = sampler.stop();
+    }
+    // CPU time per answered request: unlike req/s, hardly changed by what else runs on the machine.
+    if (pid !== undefined && service.pid === pid && m.load.responses > 0) {
+      m.cpuMsPerRequest = Math.round(((processCpuMs(pid) - cpuBefore) / m.load.responses) * 1000) / 1000;
     }
     // The references once more with autocannon: how much the generator itself limits them.
     if (useWrk && (scenario.target === 'ref1' || scenario.target === 'ref2')) {
@@ -236,7 +257,7 @@ async function measure(cfg: BenchConfig, scenario: Scenario, service: Service, r
     `${scenario.id.padEnd(4)} ${scenario.title.padEnd(34)} @${String(runners).padStart(6)} runners: ` +
       (l
         ? `${l.reqPerSec.toFixed(0).padStart(6)} req/s  p50 ${l.p50 ?? '–'} ms  p99 ${l.p99 ?? '–'} ms  non-2xx ${l.non2xx}  errors ${l.errors}` +
-          `  RSS ${m.rss?.peakMB ?? '–'} MB` +
+          `  RSS ${m.rss?.peakMB ?? '–'} MB  CPU ${m.cpuMsPerRequest ?? '–'} ms/req` +
           (l.non2xx + l.errors > 0 ? `  (probe: ${m.probe?.status ?? 'no response'})` : '')
         : (m.failure ?? 'no result')) +
       (m.crashed ? `  [${service.name} DIED: ${m.crashed}]` : ''),

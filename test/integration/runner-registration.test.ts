@@ -131,6 +131,36 @@ describe('POST /runners (registration token)', () => {
     });
   });
 
+  it('takes the least positive interval of the instance, the ancestors and the owner (GitLab compute_token_expiration)', async () => {
+    // root (project 5000 s, subgroup 9000 s) > middle (project 0 = unset, subgroup 4000 s, own 8000 s) > leaf (own 6000 s).
+    const root = await t.fx.group();
+    const middle = await t.fx.group({ parent: root });
+    const leaf = await t.fx.group({ parent: middle });
+    const leafProject = await t.fx.project({ namespace: leaf });
+    const set = (id: number, data: Partial<Namespace>) => t.ctx.prisma.namespace.update({ where: { id }, data });
+    await set(root.id, { project_runner_token_expiration_interval: 5000, subgroup_runner_token_expiration_interval: 9000 });
+    await set(middle.id, { project_runner_token_expiration_interval: 0, subgroup_runner_token_expiration_interval: 4000, runner_token_expiration_interval: 8000 });
+    await set(leaf.id, { runner_token_expiration_interval: 6000 });
+    const expiresIn = async (token: string) => {
+      const before = Date.now();
+      const res = await register({ token });
+      expect(res.statusCode).toBe(201);
+      return Math.round((Date.parse(res.json().token_expires_at) - before) / 1000);
+    };
+    const near = (seconds: number) => expect.toSatisfy((v: number) => Math.abs(v - seconds) <= 2);
+    await withSettings({ group_runner_token_expiration_interval: 7000, project_runner_token_expiration_interval: 0 }, async () => {
+      expect({
+        root: await expiresIn(root.runnersToken), // instance group 7000, own none
+        middle: await expiresIn(middle.runnersToken), // root's subgroup 9000, own 8000, instance 7000
+        leaf: await expiresIn(leaf.runnersToken), // subgroup: root 9000, middle 4000; own 6000
+        leafProject: await expiresIn(leafProject.runnersToken), // project: root 5000, middle 0 (unset)
+      }).toEqual({ root: near(7000), middle: near(7000), leaf: near(4000), leafProject: near(5000) });
+    });
+    await withSettings({ project_runner_token_expiration_interval: 3000 }, async () => {
+      expect(await expiresIn(leafProject.runnersToken)).toEqual(near(3000));
+    });
+  });
+
   it('answers 403 "invalid token supplied" for an unknown, empty or runner token, and creates nothing', async () => {
     const count = await runnerCount();
     const { token: runnerToken } = await t.fx.runner();

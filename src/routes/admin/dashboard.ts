@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PACKAGE_ROOT } from '../../lib/package-root.js';
 import { defineRoute } from '../../lib/route-contract/index.js';
 import { glString } from '../../schemas/common.js';
 
@@ -13,7 +13,7 @@ import { glString } from '../../schemas/common.js';
 // library's (preact, htm, from node_modules) are served as they are, from a
 // fixed list of files read once at startup; nothing comes from elsewhere.
 
-const PUBLIC_DIR = fileURLToPath(new URL('../../../public/dashboard/', import.meta.url));
+const PUBLIC_DIR = path.join(PACKAGE_ROOT, 'public', 'dashboard');
 const PAGE_FILES = ['app.js', 'api.js', 'format.js', 'style.css'];
 
 const require = createRequire(import.meta.url);

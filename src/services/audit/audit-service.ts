@@ -133,6 +133,28 @@ export async function recordRunnerAuditEvents(tx: AuditWriter, runnerIds: number
   );
 }
 
+/**
+ * One runner's audit event as a data-modifying CTE of the statement that
+ * inserts the runner, for a write that must be a single statement: `source`
+ * names a CTE returning the runner's `id`, the scope is given (a CTE does not
+ * see the rows its siblings insert, so it cannot be read from the runner's
+ * links as recordRunnerAuditEvents does). Parameters $first… are
+ * runnerAuditCteValues(), in that order.
+ */
+export function runnerAuditCteSql(source: string, first: number): string {
+  const $ = (i: number) => `$${first + i}`;
+  return `INSERT INTO audit_events (author_id, author_name, entity_id, entity_type, entity_path, event_name, target_id, target_type,
+       target_details, custom_message, ip_address, details)
+     SELECT ${$(0)}::int, ${$(1)}::text, ${$(2)}::int, ${$(3)}::text, ${$(4)}::text, ${$(5)}::text, ${source}.id, 'Ci::Runner',
+       '/admin/runners/' || ${source}.id, ${$(6)}::text, ${$(7)}::text, ${$(8)}::jsonb FROM ${source}`;
+}
+
+export function runnerAuditCteValues(event: RunnerAuditInput & { entity: AuditEntity }): unknown[] {
+  const { author, ip } = origin(event.author);
+  const e = event.entity;
+  return [author.id, author.name, e.id, e.type, e.path, event.eventName, event.message, ip, event.details ? JSON.stringify(event.details) : null];
+}
+
 export const projectEntity = (p: { id: number; path_with_namespace: string }): AuditEntity => ({ type: 'Project', id: p.id, path: p.path_with_namespace });
 export const groupEntity = (g: { id: number; full_path: string }): AuditEntity => ({ type: 'Group', id: g.id, path: g.full_path });
 
