@@ -370,7 +370,7 @@ async function main(): Promise<number> {
   const bigCounts = await countDataset(seedClient);
   log(
     `dataset: ${bigCounts.runners.toLocaleString('en')} runners (${Object.entries(bigCounts.byType).map(([k, v]) => `${v} ${k}`).join(', ')}), ` +
-      `${bigCounts.online} online, ${bigCounts.managers} managers, ${bigCounts.groups} groups, ${bigCounts.projects} projects, ${bigCounts.jobs} jobs`,
+      `${bigCounts.online} online, ${bigCounts.managers} managers, ${bigCounts.groups} groups, ${bigCounts.projects} projects, ${bigCounts.jobs} jobs, database ${bigCounts.databaseMB} MB`,
   );
 
   log(`measuring at ${cfg.runners.toLocaleString('en')} runners`);

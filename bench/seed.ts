@@ -309,11 +309,13 @@ export interface DatasetCounts {
   groups: number;
   projects: number;
   jobs: number;
+  /** pg_database_size of the bench database, in MB. */
+  databaseMB: number;
 }
 
 export async function countDataset(client: pg.Client): Promise<DatasetCounts> {
   const r = await client.query<{
-    runners: number; instance: number; grp: number; project: number; online: number; managers: number; groups: number; projects: number; jobs: number;
+    runners: number; instance: number; grp: number; project: number; online: number; managers: number; groups: number; projects: number; jobs: number; bytes: string;
   }>(
     `SELECT (SELECT count(*) FROM runners)::int AS runners,
             (SELECT count(*) FROM runners WHERE runner_type = 1)::int AS instance,
@@ -323,7 +325,8 @@ export async function countDataset(client: pg.Client): Promise<DatasetCounts> {
             (SELECT count(*) FROM runner_managers)::int AS managers,
             (SELECT count(*) FROM namespaces WHERE kind = 'group')::int AS groups,
             (SELECT count(*) FROM projects)::int AS projects,
-            (SELECT count(*) FROM jobs)::int AS jobs`,
+            (SELECT count(*) FROM jobs)::int AS jobs,
+            pg_database_size(current_database()) AS bytes`,
   );
   const c = r.rows[0]!;
   return {
@@ -334,5 +337,6 @@ export async function countDataset(client: pg.Client): Promise<DatasetCounts> {
     groups: c.groups,
     projects: c.projects,
     jobs: c.jobs,
+    databaseMB: Math.round(Number(c.bytes) / 1048576),
   };
 }

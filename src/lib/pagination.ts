@@ -11,6 +11,11 @@ export interface PageSource<T> {
   /** Count rows, stopping at `limit` (callers use LIMIT in SQL). */
   count: (limit: number) => Promise<number>;
   items: (offset: number, limit: number) => Promise<T[]>;
+  /**
+   * The page and the capped count in one statement, where the source can
+   * (`total` undefined: it could not, e.g. past the last page, and count() is asked).
+   */
+  itemsWithCount?: (offset: number, limit: number, countLimit: number) => Promise<{ items: T[]; total: number | undefined }>;
 }
 
 /**
@@ -130,15 +135,22 @@ export async function paginate<T>(
 ): Promise<T[]> {
   const { page: pageNo, per_page: perPage } = page;
   const offset = (pageNo - 1) * perPage;
-  const [total, rows] = await Promise.all([
-    opts.skipCount ? Promise.resolve(undefined) : source.count(COUNT_LIMIT + 1),
+  let total: number | undefined;
+  let rows: T[];
+  if (source.itemsWithCount && !opts.skipCount && perPage > 0) {
     // One extra row tells whether a next page exists without a count.
-    perPage === 0 ? Promise.resolve([] as T[]) : source.items(offset, perPage + 1),
-  ]);
+    ({ items: rows, total } = await source.itemsWithCount(offset, perPage + 1, COUNT_LIMIT + 1));
+    total ??= await source.count(COUNT_LIMIT + 1);
+  } else {
+    [total, rows] = await Promise.all([
+      opts.skipCount ? Promise.resolve(undefined) : source.count(COUNT_LIMIT + 1),
+      perPage === 0 ? Promise.resolve([] as T[]) : source.items(offset, perPage + 1),
+    ]);
+  }
   const hasNext = rows.length > perPage;
   const items = rows.slice(0, perPage);
   const counted = total !== undefined && total <= COUNT_LIMIT;
-  const totalPages = counted ? Math.max(1, perPage === 0 ? 1 : Math.ceil(total / perPage)) : undefined;
+  const totalPages = counted ? Math.max(1, perPage === 0 ? 1 : Math.ceil(total! / perPage)) : undefined;
 
   const url = (n: number) => linkUrl(request, opts.externalUrl, { ...params, page: n, per_page: perPage });
   const links: string[] = [];

@@ -286,6 +286,24 @@ describe('list pages at 100,000 runners match the plain SQL meaning of the list'
     expect(first.headers['x-next-page']).toBe('502');
   });
 
+  it('a deep page of GET /runners/all right after runners below it were deleted and others registered shows the list as it is now, and the block counts stay exact', async () => {
+    await get('/api/v4/runners/all?per_page=100&page=501'); // whatever a server may remember about this page
+    await t.ctx.pool.query('DELETE FROM runners WHERE id = ANY($1::int[])', [[1500, 12345, 23456, 34567, 45678, 49999, 50000]]);
+    await t.ctx.pool.query(
+      `INSERT INTO runners (runner_type, description, token_digest, created_at, updated_at)
+       SELECT 1, 'late ' || i, md5('late-runner-' || i), now(), now() FROM generate_series(1, 3) i`,
+    );
+    const expected = await idsOf('SELECT id FROM runners ORDER BY id LIMIT 100 OFFSET 50000');
+    const page = await get('/api/v4/runners/all?per_page=100&page=501');
+    expect(page.ids).toEqual(expected);
+    expect(page.ids[0]).toBe(50_008); // seven runners below it are gone
+    const blocks = await t.ctx.pool.query<{ block: number; n: number }>(
+      'SELECT block, sum(runners)::int AS n FROM runner_id_blocks GROUP BY block HAVING sum(runners) <> 0 ORDER BY block',
+    );
+    const actual = await t.ctx.pool.query<{ block: number; n: number }>('SELECT id / 1000 AS block, count(*)::int AS n FROM runners GROUP BY 1 ORDER BY 1');
+    expect(blocks.rows).toEqual(actual.rows);
+  });
+
   it('version_prefix=16.1 lists each runner with a 16.1.x manager once, and counts them', async () => {
     const expected = await idsOf(
       String.raw`SELECT DISTINCT runner_id AS id FROM runner_managers WHERE substring(version from '^\d+\.\d+\.') = '16.1.' ORDER BY 1`,

@@ -138,7 +138,9 @@ async function introspect(c: pg.Client, opts: { includeLedger?: boolean } = {}):
 
 // What the migrations create that schema.prisma cannot declare: the job
 // queue's triggers, their functions and its partial index
-// (20261203100000_ci_pending_builds). Listed one by one, and checked present.
+// (20261203100000_ci_pending_builds), and the triggers that keep the runner
+// id block counts (20261203210000_runner_id_blocks). Listed one by one, and
+// checked present.
 const UNDECLARED_INDEXES = ['ci_instance_queues_fair_order_idx'];
 const UNDECLARED_OBJECTS = [
   'index ci_instance_queues_fair_order_idx is partial, on expressions, sorted or uses a non-default operator class',
@@ -156,6 +158,13 @@ const UNDECLARED_OBJECTS = [
   'function ci_running_builds_changed (not declared by schema.prisma)',
   'function ci_project_queue_facts_changed (not declared by schema.prisma)',
   'function ci_namespace_queue_facts_changed (not declared by schema.prisma)',
+  'trigger runner_id_blocks_insert (not declared by schema.prisma)',
+  'trigger runner_id_blocks_delete (not declared by schema.prisma)',
+  'trigger runner_id_blocks_truncate (not declared by schema.prisma)',
+  'function runner_id_blocks_merge (not declared by schema.prisma)',
+  'function runner_id_blocks_inserted (not declared by schema.prisma)',
+  'function runner_id_blocks_deleted (not declared by schema.prisma)',
+  'function runner_id_blocks_truncated (not declared by schema.prisma)',
 ];
 
 describe('schema.prisma and the SQL migrations describe the same database', () => {
@@ -173,7 +182,7 @@ describe('schema.prisma and the SQL migrations describe the same database', () =
     expected = expectedDatabase(parsePrismaSchema(fs.readFileSync(SCHEMA_FILE, 'utf8')));
   });
 
-  it('the job queue triggers, functions and partial index, which the schema cannot declare', () => {
+  it('the job queue and runner id block triggers, functions and partial index, which the schema cannot declare', () => {
     expect(undeclared).toEqual([...UNDECLARED_OBJECTS].sort());
   });
 

@@ -337,11 +337,45 @@ export interface RunnerListSqlOptions {
   versionLookup: VersionLookup;
 }
 
-/** GitLab's count_with_limit: counts at most `limit` runners. */
-export function runnerCountSql(set: RunnerSet, filters: RunnerFilterSpec, limit: number, opts: RunnerListSqlOptions): SqlStatement {
+/** A count statement; `maintained`: it reads the block counts, so it is exact and cheap at any size (never cached). */
+export interface CountStatement extends SqlStatement {
+  maintained: boolean;
+}
+
+/**
+ * GitLab's count_with_limit: counts at most `limit` runners. The whole
+ * fleet is the sum of the block counts. A filtered instance-wide count
+ * walks the primary key in id order when the planner expects the limit to
+ * be reached before the end (a common tag at a million runners: it stops at
+ * the limit), and the filters' indexes when matches are few.
+ */
+export function runnerCountSql(set: RunnerSet, filters: RunnerFilterSpec, limit: number, opts: RunnerListSqlOptions): CountStatement {
   const sql = new Sql();
-  const ids = idsSql(idSource(sql, set, filters, opts.now, opts.versionLookup));
-  return { text: `SELECT count(*)::int AS n FROM (${ids} LIMIT ${sql.p(limit)}) capped`, values: sql.params };
+  const source = idSource(sql, set, filters, opts.now, opts.versionLookup);
+  if (source.kind === 'runners' && source.where.length === 0) {
+    return { text: `SELECT LEAST(COALESCE(sum(b.runners), 0), ${sql.p(limit)})::int AS n FROM runner_id_blocks b`, values: sql.params, maintained: true };
+  }
+  const order = source.kind === 'runners' ? ' ORDER BY r.id' : '';
+  return { text: `SELECT count(*)::int AS n FROM (${idsSql(source)}${order} LIMIT ${sql.p(limit)}) capped`, values: sql.params, maintained: false };
+}
+
+/** Ids per row of runner_id_blocks (migration 20261203210000_runner_id_blocks). */
+export const RUNNER_ID_BLOCK = 1_000;
+
+/**
+ * The id of the runner at position `offset` (a placeholder; 0-based, id
+ * order) of the whole fleet, or NULL past the end: the block holding that
+ * position is found by summing the block counts before it (a thousand rows
+ * at a million runners), then at most RUNNER_ID_BLOCK ids of it are
+ * skipped. Exact: the counts are kept by triggers in the same transactions
+ * as the runners, and read in the same snapshot as the page.
+ */
+function runnerIdAtOffsetSql(offset: string): string {
+  return `WITH blocks AS (SELECT b.block, sum(b.runners) AS n FROM runner_id_blocks b GROUP BY b.block),
+        through AS (SELECT bl.block, bl.n, sum(bl.n) OVER (ORDER BY bl.block) AS upto FROM blocks bl),
+        start AS (SELECT t.block, t.upto - t.n AS before FROM through t WHERE t.upto > ${offset} ORDER BY t.block LIMIT 1)
+      SELECT r0.id FROM runners r0 WHERE r0.id >= (SELECT st.block * ${RUNNER_ID_BLOCK} FROM start st)
+      ORDER BY r0.id OFFSET (SELECT ${offset} - st.before FROM start st) LIMIT 1`;
 }
 
 /** A known position in a list: the runner `id` is the `position`-th (0-based) of the list. */
@@ -363,14 +397,19 @@ export function runnerPageSql(
   filters: RunnerFilterSpec,
   offset: number,
   limit: number,
-  opts: RunnerListSqlOptions & { anchor?: ListAnchor },
+  opts: RunnerListSqlOptions & { anchor?: ListAnchor; countLimit?: number },
 ): ListStatement {
   const sql = new Sql();
   const source = idSource(sql, set, filters, opts.now, opts.versionLookup);
   const fromId = opts.anchor ? sql.p(opts.anchor.id) : undefined;
   const skip = offset - (opts.anchor?.position ?? 0);
   let rows: string;
-  if (source.kind === 'runners') {
+  if (source.kind === 'runners' && source.where.length === 0 && !fromId && skip >= RUNNER_ID_BLOCK) {
+    // The whole fleet, from a deep offset: the page's first id is found
+    // from the maintained block counts (runnerIdAtOffsetSql), not by
+    // skipping `skip` ids.
+    rows = `SELECT ${ENTITY_COLUMNS} FROM runners r WHERE r.id >= (${runnerIdAtOffsetSql(sql.p(skip))}) ORDER BY r.id LIMIT ${sql.p(limit)}`;
+  } else if (source.kind === 'runners') {
     // Read the page's rows in primary key order from its first id on: one
     // range scan. The first id is found on ids alone (an index-only scan
     // when no filter needs a column), so OFFSET never fetches skipped rows.
@@ -405,7 +444,12 @@ export function runnerPageSql(
     rows = `SELECT ${ENTITY_COLUMNS} FROM (${idsSql(source, fromId)} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
       JOIN runners r ON r.id = page.id`;
   }
-  const text = withEntityExtras(sql, rows, 'ASC');
+  // The whole fleet's count rides along as the last column (one statement per page).
+  const total =
+    opts.countLimit !== undefined && source.kind === 'runners' && source.where.length === 0
+      ? `(SELECT LEAST(COALESCE(sum(b.runners), 0), ${sql.p(opts.countLimit)})::int FROM runner_id_blocks b)`
+      : undefined;
+  const text = withEntityExtras(sql, rows, 'ASC', total);
   return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' || source.kind === 'versions' };
 }
 
@@ -416,10 +460,10 @@ export function runnerPageSql(
  * be planned as a hash of every running job in the instance. Column order is
  * PageRow's: rows are read as arrays.
  */
-function withEntityExtras(sql: Sql, rows: string, order: 'ASC' | 'DESC'): string {
+function withEntityExtras(sql: Sql, rows: string, order: 'ASC' | 'DESC', total?: string): string {
   return `SELECT r.id, r.description, r.active, r.runner_type, r.name, r.contacted_at, r.created_at,
          u.id AS creator_id, u.username AS creator_username, u.name AS creator_name, u.state AS creator_state,
-         busy.id IS NOT NULL AS executing
+         busy.id IS NOT NULL AS executing${total ? `, ${total} AS total` : ''}
     FROM (${rows}) r
     LEFT JOIN users u ON u.id = r.creator_id
     LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.runner_id = r.id AND j.status = ANY(${sql.p(EXECUTING_JOB_STATUSES)}::text[]) LIMIT 1) busy ON TRUE
@@ -490,6 +534,8 @@ type PageRow = [
   creator_name: string | null,
   creator_state: string | null,
   executing: boolean,
+  /** Only when the statement carries the list's count (runnerPageSql's countLimit). */
+  total?: number,
 ];
 
 // Rows come as arrays (rowMode 'array'): a page is a hundred of them, and
@@ -543,6 +589,15 @@ const CACHED_COUNT_MIN = 1_000;
 const CACHE_FRESH_MS = 1_000;
 const CACHE_STALE_MS = 1_000;
 /**
+ * A count over the cap shows in no header (X-Total, X-Total-Pages and
+ * rel="last" are left out, as GitLab does past 10,000), and proving it
+ * means finding cap + 1 matches: up to a few hundred thousand rows for a
+ * common filter at a million runners. So "over the cap" is kept longer.
+ * The one thing this delays: X-Total reappearing, for up to twice this
+ * long, once deletions bring such a list down to the cap.
+ */
+const OVER_CAP_FRESH_MS = 15_000;
+/**
  * Pages at this offset or deeper start from a remembered position (the same
  * threshold where GitLab stops counting): OFFSET n reads n index entries, an
  * anchor at most ANCHOR_EVERY.
@@ -553,6 +608,7 @@ const ANCHOR_EVERY = 1_000;
 interface PoolState {
   versionLookup?: Promise<VersionLookup>;
   counts: ShortLivedCache<number>;
+  overCap: ShortLivedCache<number>;
   anchors: ShortLivedCache<number[]>;
 }
 const poolStates = new WeakMap<pg.Pool, PoolState>();
@@ -562,6 +618,7 @@ function poolState(pool: pg.Pool): PoolState {
   if (!state) {
     state = {
       counts: new ShortLivedCache<number>(CACHE_FRESH_MS, CACHE_STALE_MS),
+      overCap: new ShortLivedCache<number>(OVER_CAP_FRESH_MS, OVER_CAP_FRESH_MS),
       anchors: new ShortLivedCache<number[]>(CACHE_FRESH_MS, CACHE_STALE_MS, 100),
     };
     poolStates.set(pool, state);
@@ -597,8 +654,10 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
     now,
     versionLookup: filters.versionPrefix === undefined ? 'range' : await versionLookupFor(ctx.pool),
   });
+  // The whole fleet finds deep pages from the block counts instead (runnerIdAtOffsetSql).
+  const wholeFleet = set.kind === 'all' && filterSql(new Sql(), filters, now, 'range').length === 0;
   const anchorFor = async (offset: number): Promise<ListAnchor | undefined> => {
-    if (offset < DEEP_OFFSET) return undefined;
+    if (offset < DEEP_OFFSET || wholeFleet) return undefined;
     const anchors = await state.anchors.get(key, async () => {
       const st = runnerAnchorsSql(set, filters, ANCHOR_EVERY, await sqlOptions());
       const res = await queryPrepared<{ id: number }>(ctx, st);
@@ -608,18 +667,35 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
     return index > 0 ? { id: anchors[index]!, position: index * ANCHOR_EVERY } : undefined;
   };
   return {
-    count: (limit) =>
-      state.counts.get(
-        `${key}|${limit}`,
-        async () => {
-          const st = runnerCountSql(set, filters, limit, await sqlOptions());
-          // Not prepared: a generic plan cannot know how selective the filters
-          // are, and may count by scanning runners (big counts are cached anyway).
-          const res = await ctx.pool.query<{ n: number }>(st.text, st.values);
-          return res.rows[0]?.n ?? 0;
-        },
-        (n) => n >= CACHED_COUNT_MIN,
-      ),
+    count: async (limit) => {
+      if (wholeFleet) {
+        // Exact and cheap at any size: read every time.
+        const st = runnerCountSql(set, filters, limit, await sqlOptions());
+        const res = await queryPrepared<{ n: number }>(ctx, { ...st, generic: true });
+        return res.rows[0]?.n ?? 0;
+      }
+      const countKey = `${key}|${limit}`;
+      const counted = () =>
+        state.counts.get(
+          countKey,
+          async () => {
+            const st = runnerCountSql(set, filters, limit, await sqlOptions());
+            // Not prepared: a generic plan cannot know how selective the filters
+            // are, and may count by scanning runners (big counts are cached anyway).
+            const res = await ctx.pool.query<{ n: number }>(st.text, st.values);
+            return res.rows[0]?.n ?? 0;
+          },
+          (n) => n >= CACHED_COUNT_MIN,
+        );
+      return state.overCap.get(countKey, counted, (n) => n >= limit);
+    },
+    itemsWithCount: wholeFleet
+      ? async (offset, limit, countLimit) => {
+          const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), countLimit });
+          const res = await queryPreparedArrays<PageRow>(ctx, st);
+          return { items: res.rows.map(toListItem), total: res.rows[0]?.[12] };
+        }
+      : undefined,
     items: async (offset, limit) => {
       const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
       const res = await queryPreparedArrays<PageRow>(ctx, st);
