@@ -15,6 +15,8 @@ import { ROOT } from './generated-stamp.mjs';
 const TOKEN = 'glpat-production-install-check0';
 const started = Date.now();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'production-install-'));
+// As root the embedded PostgreSQL runs as the `postgres` user, who must reach DATA_DIR inside.
+fs.chmodSync(dir, 0o755);
 const app = path.join(dir, 'app');
 let server;
 
