@@ -17,8 +17,9 @@ COPY prisma ./prisma
 # `npm ci` runs through the package's postinstall and are repeated here
 # explicitly; then the check `npm start` runs before starting
 # (scripts/check-install.mjs), so an image that would refuse to start fails
-# its build instead.
-RUN npm ci --no-audit --no-fund \
+# its build instead. A production install (--omit=dev): the Prisma CLI that
+# generates and the tsx loader that `npm start` runs with are dependencies.
+RUN npm ci --omit=dev --no-audit --no-fund \
  && node scripts/hydrate-postgres.mjs \
  && node scripts/prisma-generate.mjs \
  && node scripts/check-install.mjs

@@ -78,6 +78,47 @@ class UnnamedStatementClient extends pg.Client {
   }
 }
 
+/**
+ * Behind a pooler no statement_timeout can be sent (PgBouncer refuses the
+ * startup option; a SET would stay on a server connection others get), so
+ * the client keeps it: a statement still running after `timeoutMs` is
+ * cancelled with a CancelRequest, which PgBouncer forwards to the server
+ * connection running it. PostgreSQL answers it as it answers a
+ * statement_timeout, with error 57014.
+ */
+function statementTimeoutClient(timeoutMs: number): typeof UnnamedStatementClient {
+  return class extends UnnamedStatementClient {
+    override query(config: unknown, ...rest: unknown[]): never {
+      // pg.Pool#query passes a callback; awaited client.query returns a promise; a submittable (cursor) gets no timer.
+      const last = rest.length - 1;
+      const callback = typeof rest[last] === 'function' ? (rest[last] as (...a: unknown[]) => void) : undefined;
+      if (!callback && config !== null && typeof config === 'object' && 'submit' in config) return super.query(config, ...rest);
+      const timer = setTimeout(() => {
+        const running = (this as unknown as { activeQuery: unknown }).activeQuery;
+        if (!running) return;
+        // pg's own cancel (typed nowhere): a connection of its own that sends only the CancelRequest.
+        const canceller = new pg.Client({ host: this.host, port: this.port }) as unknown as {
+          connection: { on: (event: 'error', listener: () => void) => void };
+          cancel: (client: pg.Client, query: unknown) => void;
+        };
+        canceller.connection.on('error', () => undefined);
+        canceller.cancel(this, running);
+      }, timeoutMs);
+      timer.unref();
+      const clear = () => clearTimeout(timer);
+      if (callback) {
+        rest[last] = (...a: unknown[]) => {
+          clear();
+          callback(...a);
+        };
+      }
+      const result = super.query(config, ...rest) as unknown;
+      if (result instanceof Promise) result.then(clear, clear);
+      return result as never;
+    }
+  };
+}
+
 export interface ConnectOptions {
   /** Connections per pool (each process has two pools, one behind a pooler). */
   max?: number;
@@ -95,13 +136,14 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
   let pool: pg.Pool;
   let preparedPool: pg.Pool;
   let session: pg.ClientConfig;
-  // Not behind a pooler: there a startup option would be refused (the handler timeout still answers 503).
+  // Behind a pooler a startup option would be refused: the client cancels instead (statementTimeoutClient).
   const settings = opts.statementTimeoutMs ? { ...SESSION_SETTINGS, statement_timeout: String(opts.statementTimeoutMs) } : SESSION_SETTINGS;
   if (pooled) {
     // No `options` startup parameter either: PgBouncer refuses startup
     // parameters it does not track, and a SET would leak to other clients.
     // Session settings belong on the role or database (docs/scaling.md).
-    pool = new pg.Pool({ connectionString: driverUrl, max, types: poolTypes, Client: UnnamedStatementClient });
+    const Client = opts.statementTimeoutMs ? statementTimeoutClient(opts.statementTimeoutMs) : UnnamedStatementClient;
+    pool = new pg.Pool({ connectionString: driverUrl, max, types: poolTypes, Client });
     // Unnamed statements are planned per execution anyway: one pool is enough.
     preparedPool = pool;
     session = { ...withSessionSettings(pooledUrl(opts.directUrl!).url, SESSION_SETTINGS), types: poolTypes };

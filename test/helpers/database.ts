@@ -23,6 +23,9 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
   const name = `t_${crypto.randomBytes(6).toString('hex')}`;
   const template = opts.migrated === false ? 'template0' : inject('templateDb');
   await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  // Behind a pooler the server sends no session settings: the operator sets
+  // them on the database (docs/scaling.md), and a clone does not inherit them.
+  if (process.env.TEST_DATABASE_POOLER_URL) await adminQuery(`ALTER DATABASE "${name}" SET random_page_cost = 1.1`);
   return { name, url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }
 

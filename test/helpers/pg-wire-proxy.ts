@@ -15,6 +15,8 @@ export interface WireLog {
   queries: string[];
   /** Startup parameters of every connection. */
   startups: Record<string, string>[];
+  /** How many Parse messages went through (all of them, whatever `keep` says). */
+  parseCount: number;
 }
 
 export interface WireProxy {
@@ -28,8 +30,14 @@ const cstring = (buf: Buffer, at: number): [string, number] => {
   return [buf.toString('utf8', at, end), end + 1];
 };
 
-export async function startWireProxy(target: { host: string; port: number }): Promise<WireProxy> {
-  const log: WireLog = { parseNames: [], parseTexts: [], queries: [], startups: [] };
+/**
+ * `keep: 'named'` (for a whole test run through the proxy) keeps only the
+ * Parse messages that name their statement, and no query texts: the rest is
+ * counted, not stored.
+ */
+export async function startWireProxy(target: { host: string; port: number }, opts: { keep?: 'all' | 'named' } = {}): Promise<WireProxy> {
+  const keepAll = (opts.keep ?? 'all') === 'all';
+  const log: WireLog = { parseNames: [], parseTexts: [], queries: [], startups: [], parseCount: 0 };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
@@ -69,10 +77,13 @@ export async function startWireProxy(target: { host: string; port: number }): Pr
         if (pending.length < len + 1) return;
         const body = pending.subarray(5, len + 1);
         if (type === 'P') {
+          log.parseCount++;
           const [name, next] = cstring(body, 0);
-          log.parseNames.push(name);
-          log.parseTexts.push(cstring(body, next)[0]);
-        } else if (type === 'Q') {
+          if (keepAll || name !== '') {
+            log.parseNames.push(name);
+            log.parseTexts.push(cstring(body, next)[0]);
+          }
+        } else if (type === 'Q' && keepAll) {
           log.queries.push(cstring(body, 0)[0]);
         }
         pending = pending.subarray(len + 1);

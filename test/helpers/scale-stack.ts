@@ -20,9 +20,14 @@ const NGINX = '/usr/sbin/nginx';
 const BOOT_MS = 120_000;
 const isRoot = () => process.getuid?.() === 0;
 
+/** Debian's PostgreSQL 15 and PgBouncer (installed with apt-get when root, else a message naming the command). */
+export function ensurePgBouncerTools(purpose: string): void {
+  ensureDebianPackages(['postgresql-15'], () => fs.existsSync(path.join(PG_BIN, 'initdb')), purpose);
+  ensureDebianPackages(['pgbouncer'], () => fs.existsSync(PGBOUNCER), purpose);
+}
+
 export function ensureScaleTools(): void {
-  ensureDebianPackages(['postgresql-15'], () => fs.existsSync(path.join(PG_BIN, 'initdb')), 'The scale-out test');
-  ensureDebianPackages(['pgbouncer'], () => fs.existsSync(PGBOUNCER), 'The scale-out test');
+  ensurePgBouncerTools('The scale-out test');
   ensureDebianPackages(['nginx'], () => fs.existsSync(NGINX), 'The scale-out test');
 }
 
@@ -43,8 +48,13 @@ async function waitFor(what: string, probe: () => Promise<boolean>, ms = 20_000)
   throw new Error(`${what} did not come up within ${ms} ms`);
 }
 
-export const pgbouncerIni = (o: { listenPort: number; pgPort: number; dir: string }) => `[databases]
-gitlab_runners = host=127.0.0.1 port=${o.pgPort} dbname=gitlab_runners
+/**
+ * `database` is one database's name, or `*`: every database name a client
+ * asks for leads to the database of that name (what the test suite uses,
+ * with a database per test file).
+ */
+export const pgbouncerIni = (o: { listenPort: number; pgPort: number; dir: string; database: string; adminUser: string }) => `[databases]
+${o.database === '*' ? `* = host=127.0.0.1 port=${o.pgPort}` : `${o.database} = host=127.0.0.1 port=${o.pgPort} dbname=${o.database}`}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -55,7 +65,7 @@ max_client_conn = 1000
 default_pool_size = 20
 auth_type = trust
 auth_file = ${o.dir}/userlist.txt
-admin_users = gitlab
+admin_users = ${o.adminUser}
 logfile = ${o.dir}/pgbouncer.log
 pidfile = ${o.dir}/pgbouncer.pid
 `;
@@ -104,19 +114,45 @@ export interface ScaleStack {
   stop: () => Promise<void>;
 }
 
-export async function startScaleStack(opts: { instances: number; workers: number; rootToken: string }): Promise<ScaleStack> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scale-stack-'));
+/** PostgreSQL with PgBouncer in transaction mode in front of it, in a temporary folder. */
+export interface PooledPostgres {
+  dir: string;
+  pgPort: number;
+  bouncerPort: number;
+  /** The last lines of PostgreSQL's and PgBouncer's logs (for an error message). */
+  logs: () => string;
+  /** Stops PgBouncer and PostgreSQL and removes the folder. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * initdb (trust auth for local TCP), PostgreSQL on a free port, `setup` run
+ * as the superuser `postgres`, then PgBouncer in transaction mode on another
+ * free port with `database` (a name or `*`) and `user` (no password, trust)
+ * let in. Whatever fails on the way stops what was started.
+ */
+export async function startPooledPostgres(opts: {
+  prefix: string;
+  database: string;
+  user: string;
+  maxConnections: number;
+  setup?: (admin: pg.Client, pgPort: number) => Promise<void>;
+}): Promise<PooledPostgres> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
   fs.chmodSync(dir, 0o755);
-  const children: ChildProcess[] = [];
-  const instances: ServerProcess[] = [];
-  const dataDirs: string[] = [];
   const pgData = path.join(dir, 'pgdata');
+  let bouncer: ChildProcess | undefined;
+  const logs = () =>
+    ['postgres.log', 'pgbouncer.log', 'nginx-error.log']
+      .map((f) => path.join(dir, f))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => `--- ${path.basename(f)}\n${fs.readFileSync(f, 'utf8').slice(-2000)}`)
+      .join('\n');
   const stop = async () => {
-    for (const s of instances) s.proc.kill('SIGTERM');
-    await Promise.all(instances.map((s) => Promise.race([s.exit, new Promise((r) => setTimeout(r, 20_000))])));
-    for (const d of dataDirs) await cleanupServers(d, instances.map((s) => s.proc));
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    if (bouncer && bouncer.exitCode === null) {
+      bouncer.kill('SIGTERM');
+      await new Promise((r) => bouncer!.once('exit', r));
+    }
     if (fs.existsSync(path.join(pgData, 'postmaster.pid'))) {
       const [cmd, args] = asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', pgData, '-m', 'fast', '-w', 'stop']);
       spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 });
@@ -130,39 +166,73 @@ export async function startScaleStack(opts: { instances: number; workers: number
     run(
       ...asPostgres(path.join(PG_BIN, 'pg_ctl'), [
         '-D', pgData, '-l', path.join(dir, 'postgres.log'), '-w',
-        '-o', `-p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off`,
+        '-o', `-p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=${opts.maxConnections} -c fsync=off`,
         'start',
       ]),
     );
     const admin = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${pgPort}/postgres` });
     await admin.connect();
-    await admin.query('CREATE ROLE gitlab LOGIN');
-    await admin.query('CREATE DATABASE gitlab_runners OWNER gitlab');
-    // Behind a pooler the server sets no session settings: they go on the database (docs/scaling.md).
-    await admin.query('ALTER DATABASE gitlab_runners SET random_page_cost = 1.1');
-    await admin.end();
+    try {
+      await opts.setup?.(admin, pgPort);
+    } finally {
+      await admin.end();
+    }
 
     const bouncerPort = await freePort();
-    fs.writeFileSync(path.join(dir, 'userlist.txt'), '"gitlab" ""\n');
-    fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), pgbouncerIni({ listenPort: bouncerPort, pgPort, dir }));
+    fs.writeFileSync(path.join(dir, 'userlist.txt'), `"${opts.user}" ""\n`);
+    fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), pgbouncerIni({ listenPort: bouncerPort, pgPort, dir, database: opts.database, adminUser: opts.user }));
     if (isRoot()) run('chown', ['postgres:postgres', path.join(dir, 'userlist.txt'), path.join(dir, 'pgbouncer.ini')]);
-    const bouncer = spawn(...asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]), { stdio: 'ignore' });
-    children.push(bouncer);
-    const pooledUrl = `postgresql://gitlab@127.0.0.1:${bouncerPort}/gitlab_runners?pgbouncer=true`;
-    const directUrl = `postgresql://gitlab@127.0.0.1:${pgPort}/gitlab_runners`;
+    bouncer = spawn(...asPostgres(PGBOUNCER, [path.join(dir, 'pgbouncer.ini')]), { stdio: 'ignore' });
+    const probeDb = opts.database === '*' ? 'postgres' : opts.database;
     await waitFor('PgBouncer', async () => {
-      const c = new pg.Client({ connectionString: `postgresql://gitlab@127.0.0.1:${bouncerPort}/gitlab_runners` });
+      if (bouncer!.exitCode !== null) throw new Error(`PgBouncer exited (${bouncer!.exitCode})`);
+      const c = new pg.Client({ connectionString: `postgresql://${opts.user}@127.0.0.1:${bouncerPort}/${probeDb}` });
       await c.connect();
       await c.end();
       return true;
     });
+    return { dir, pgPort, bouncerPort, logs, stop };
+  } catch (err) {
+    const message = `${err instanceof Error ? err.message : String(err)}\n${logs()}`;
+    await stop().catch(() => undefined);
+    throw new Error(message);
+  }
+}
+
+export async function startScaleStack(opts: { instances: number; workers: number; rootToken: string }): Promise<ScaleStack> {
+  const db = await startPooledPostgres({
+    prefix: 'scale-stack-',
+    database: 'gitlab_runners',
+    user: 'gitlab',
+    maxConnections: 200,
+    setup: async (admin) => {
+      await admin.query('CREATE ROLE gitlab LOGIN');
+      await admin.query('CREATE DATABASE gitlab_runners OWNER gitlab');
+      // Behind a pooler the server sets no session settings: they go on the database (docs/scaling.md).
+      await admin.query('ALTER DATABASE gitlab_runners SET random_page_cost = 1.1');
+    },
+  });
+  const { dir } = db;
+  const children: ChildProcess[] = [];
+  const instances: ServerProcess[] = [];
+  const dataDirs: string[] = [];
+  const stop = async () => {
+    for (const s of instances) s.proc.kill('SIGTERM');
+    await Promise.all(instances.map((s) => Promise.race([s.exit, new Promise((r) => setTimeout(r, 20_000))])));
+    for (const d of dataDirs) await cleanupServers(d, instances.map((s) => s.proc));
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await db.stop();
+  };
+  try {
+    const pooledUrl = `postgresql://gitlab@127.0.0.1:${db.bouncerPort}/gitlab_runners?pgbouncer=true`;
+    const directUrl = `postgresql://gitlab@127.0.0.1:${db.pgPort}/gitlab_runners`;
 
     const ports = await Promise.all(Array.from({ length: opts.instances }, () => freePort()));
     const nginxPort = await freePort();
     fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConf({ listenPort: nginxPort, upstreams: ports, dir }));
     const nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'nginx-error.log')], { stdio: 'ignore' });
     children.push(nginx);
-
     // All instances boot at the same moment on one empty database.
     for (const port of ports) {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scale-instance-'));
@@ -198,16 +268,12 @@ export async function startScaleStack(opts: { instances: number; workers: number
       instances,
       directUrl,
       pooledUrl,
-      pgbouncerAdminUrl: `postgresql://gitlab@127.0.0.1:${bouncerPort}/pgbouncer`,
+      pgbouncerAdminUrl: `postgresql://gitlab@127.0.0.1:${db.bouncerPort}/pgbouncer`,
       rootToken: opts.rootToken,
       stop,
     };
   } catch (err) {
-    const logs = ['postgres.log', 'pgbouncer.log', 'nginx-error.log']
-      .map((f) => path.join(dir, f))
-      .filter((f) => fs.existsSync(f))
-      .map((f) => `--- ${path.basename(f)}\n${fs.readFileSync(f, 'utf8').slice(-2000)}`)
-      .join('\n');
+    const logs = db.logs();
     await stop().catch(() => undefined);
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`);
   }

@@ -31,10 +31,17 @@ async function exercise(t: TestApp) {
   // Coalesced heartbeats are written when the app closes.
 }
 
-/** A server whose pools go through a fresh wire proxy (marked as a pooler or not); the session work goes direct. */
+/**
+ * A server whose pools go through a fresh wire proxy (marked as a pooler or
+ * not); the session work goes direct. Under `npm run test:pooler` the marked
+ * server's proxy stands in front of the real PgBouncer (transaction mode), so
+ * what is read is what reaches it; the unmarked one goes to PostgreSQL, since
+ * its named statements are not meant for a pooler.
+ */
 async function serverThroughProxy(mark: boolean): Promise<{ t: TestApp; proxy: WireProxy }> {
-  const admin = new URL(inject('pgAdminUrl'));
-  const proxy = await startWireProxy({ host: admin.hostname, port: Number(admin.port) });
+  const pooler = process.env.TEST_DATABASE_POOLER_URL;
+  const target = new URL(mark && pooler ? pooler : inject('pgAdminUrl'));
+  const proxy = await startWireProxy({ host: target.hostname, port: Number(target.port) });
   const t = await createTestApp({}, {
     connectVia: (databaseUrl) => {
       const u = new URL(databaseUrl);
