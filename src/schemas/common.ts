@@ -23,21 +23,33 @@ const last = lastOfRepeated;
 const NOT_A_STRING = Symbol('not a string');
 
 /** The Grape type of a declared parameter (metadata read by the OpenAPI generator and the hostile suite). */
-export type GrapeType = 'Integer' | 'String' | 'Boolean' | 'Array[String]' | 'Array[Integer]' | 'Hash' | 'Date' | 'DateTime' | 'Enum' | 'NamespacedId';
+export type GrapeType = 'Integer' | 'String' | 'Boolean' | 'Array[String]' | 'Array[Integer]' | 'Array[Hash]' | 'Hash' | 'Date' | 'DateTime' | 'Enum' | 'NamespacedId';
 export interface GrapeMeta {
   grape: GrapeType;
   values?: readonly (string | number)[];
   /** Array[String] given as a comma-separated string (CommaSeparatedToArray). */
   commaSeparated?: boolean;
+  /** A value that is neither a list nor a text is "is invalid" instead of an empty list. */
+  strict?: boolean;
 }
 const typed = <S extends z.ZodType>(schema: S, meta: GrapeMeta): S => schema.meta(meta as unknown as Record<string, unknown>) as S;
-/** The Grape metadata of a parameter schema, looking through optional/default/nullable/pipe wrappers. */
+/**
+ * The Grape metadata of a parameter schema, looking through optional/default/nullable/pipe wrappers
+ * and `null | T` unions. A nested parameter block (`optional :info, type: Hash do … end`) is a Hash,
+ * a list of such blocks (`type: Array do … end`) an Array[Hash].
+ */
 export function grapeMeta(schema: z.ZodType): GrapeMeta | undefined {
   let cur: z.ZodType | undefined = schema;
   for (let depth = 0; cur && depth < 10; depth++) {
     const meta = z.globalRegistry.get(cur) as Partial<GrapeMeta> | undefined;
     if (meta?.grape) return meta as GrapeMeta;
-    const def = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    const def: Record<string, unknown> = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    if (def.type === 'object') return { grape: 'Hash' };
+    if (def.type === 'array') return grapeMeta(def.element as z.ZodType)?.grape === 'Hash' ? { grape: 'Array[Hash]' } : undefined;
+    if (def.type === 'union') {
+      cur = (def.options as z.ZodType[]).find((o: z.ZodType) => grapeMeta(o) !== undefined);
+      continue;
+    }
     cur = (def.innerType ?? def.in ?? def.schema) as z.ZodType | undefined;
     // A preprocess step (a pipe from a transform) describes nothing: follow its output.
     if (def.type === 'pipe' && (def.in as { _zod: { def: { type: string } } })._zod.def.type === 'transform') cur = def.out as z.ZodType;
@@ -129,7 +141,7 @@ export const glStringArray = (opts: { values?: readonly string[]; strict?: boole
     z
       .array(z.string({ error: INVALID }).refine((s) => !s.includes('\u0000'), { error: INVALID }), { error: INVALID })
       .refine((list) => !opts.values || list.every((v) => opts.values!.includes(v)), { error: NOT_VALID_VALUE }),
-  ), { grape: 'Array[String]', commaSeparated: true, ...(opts.values ? { values: opts.values } : {}) });
+  ), { grape: 'Array[String]', commaSeparated: true, ...(opts.values ? { values: opts.values } : {}), ...(opts.strict ? { strict: true } : {}) });
 
 /** Grape `type: Array[Integer]`, also given as "1,2,3" (GitLab's comma-separated integer lists). */
 export const glIntegerArray = () =>
@@ -186,7 +198,7 @@ export const glDate = () =>
 
 /** Grape `type: DateTime`: an ISO 8601 date or date-time ("2026-12-01", "2026-12-01T10:00:00Z"); anything else "is invalid". */
 export const glDateTime = () =>
-  z.preprocess((raw) => last(raw), z.string({ error: INVALID })).transform((s, ctx) => {
+  typed(z.preprocess((raw) => last(raw), z.string({ error: INVALID })), { grape: 'DateTime' }).transform((s, ctx) => {
     const trimmed = s.trim();
     const iso = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i.test(trimmed);
     const d = iso ? new Date(/^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00Z` : trimmed.replace(' ', 'T')) : undefined;

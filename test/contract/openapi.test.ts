@@ -59,6 +59,14 @@ describe('GET /-/openapi.json', () => {
     expect(create.required).toEqual(['runner_type']);
     expect(create.properties.group_id.description).toMatch(/Required when `runner_type` is `group_type`/);
     expect(doc.paths['/api/v4/runners/{id}'].put.description).toMatch(/mutually_exclusive`: active, paused/);
+    // Parameters that may also be sent as null keep their type.
+    const update = doc.paths['/api/v4/runners/{id}'].put.requestBody.content['application/json'].schema;
+    expect({ description: update.properties.description, maximum_timeout: update.properties.maximum_timeout }).toEqual({
+      description: { type: 'string' },
+      maximum_timeout: { type: 'integer', format: 'int32' },
+    });
+    const audit = Object.fromEntries((doc.paths['/api/v4/audit_events'].get.parameters as { name: string; schema: unknown }[]).map((p) => [p.name, p.schema]));
+    expect(audit.created_after).toEqual({ type: 'string', format: 'date-time' });
   });
 
   it('describes the pagination headers on list routes and examples on responses', () => {

@@ -195,6 +195,33 @@ describe('PATCH /jobs/:id/trace', () => {
     expect(res.rawPayload.equals(Buffer.concat([a, b]))).toBe(true);
   });
 
+  it('appends the raw body whatever its Content-Type (curl --data sends a form type)', async () => {
+    const { job, project } = await runningJob();
+    // GitLab's lib/api/ci/runner.rb appends `request.body.read`: the body is log text, never parameters.
+    const chunks: [string | undefined, string][] = [
+      ['application/x-www-form-urlencoded', 'step=1&name=build%20ok\n'],
+      ['application/json', '{"a":[1,2]}\n'],
+      ['multipart/form-data; boundary=xyz', '--xyz\r\nnot really multipart\n'],
+      ['application/xml', '<log>\u00e9</log>\n'],
+      [undefined, 'no content type\n'],
+    ];
+    let offset = 0;
+    for (const [type, text] of chunks) {
+      const bytes = Buffer.from(text, 'utf8');
+      const res = await t.api({
+        method: 'PATCH',
+        url: `/api/v4/jobs/${job.id}/trace`,
+        headers: { 'job-token': job.token, 'content-range': `${offset}-${offset + bytes.length - 1}`, ...(type ? { 'content-type': type } : {}) },
+        payload: bytes,
+        token: null,
+      });
+      expect({ type, status: res.statusCode, range: res.headers.range }).toEqual({ type, status: 202, range: `0-${offset + bytes.length}` });
+      offset += bytes.length;
+    }
+    const log = await t.api({ method: 'GET', url: `/api/v4/projects/${project.id}/jobs/${job.id}/trace` });
+    expect(log.body).toBe(chunks.map(([, text]) => text).join(''));
+  });
+
   it('drops the job when the log outgrows the size limit', async () => {
     const small = await createTestApp({ JOB_TRACE_SIZE_LIMIT: '16' });
     try {

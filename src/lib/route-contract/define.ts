@@ -178,6 +178,16 @@ export function defineRoute<const PathShape extends Shape = {}, Params = {}, Bef
       handler: handle,
     });
 
+  if (contract.body === 'raw') {
+    // The body is data whatever its Content-Type: GitLab appends `request.body.read` to a job log
+    // (lib/api/ci/runner.rb), so curl's default form type must not turn it into parameters.
+    void app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, bytes, done) => done(null, bytes));
+      register(scope);
+    });
+    return;
+  }
   if (!memo) {
     register(app);
     return;

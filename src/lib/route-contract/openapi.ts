@@ -32,6 +32,11 @@ function grapeMetaOf(schema: z.ZodType): GrapeMeta | undefined {
     const meta = z.globalRegistry.get(cur) as Partial<GrapeMeta> | undefined;
     if (meta?.grape) return meta as GrapeMeta;
     const def = defOf(cur);
+    if (def.type === 'union') {
+      // `null | T` (a param that may be sent as null): T's type.
+      cur = (def.options as z.ZodType[]).find((o) => grapeMetaOf(o));
+      continue;
+    }
     cur = (def.innerType ?? def.in ?? def.schema) as z.ZodType | undefined;
     // A preprocess step (a pipe from a transform) describes nothing: follow its output.
     if (def.type === 'pipe' && defOf(def.in as z.ZodType).type === 'transform') cur = def.out as z.ZodType;

@@ -28,12 +28,8 @@ const jobTokenHeader = (request: FastifyRequest): string | undefined => {
   return typeof value === 'string' && value !== '' ? value : undefined;
 };
 
-/** The PATCH body as bytes, whatever parser produced it. */
-function traceChunk(body: unknown): Buffer {
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.alloc(0);
-}
+/** The PATCH body as bytes (a `body: 'raw'` route keeps every body as a Buffer; none when empty). */
+const traceChunk = (body: unknown): Buffer => (Buffer.isBuffer(body) ? body : Buffer.alloc(0));
 
 export default async function jobsRoutes(app: FastifyInstance) {
   // A held long poll must not keep the server from shutting down.
