@@ -363,7 +363,8 @@ async function candidates(p: ParamDescription, route: RouteEntry, w: World): Pro
     case 'contacted_before':
       return ['2020-01-01T00:00:00Z'];
     case 'scope':
-      return ['active'];
+      // GET /runners refuses the deprecated runner-type scopes; other lists have their own values.
+      return ['active', ...(meta?.values ?? [])];
     case 'version_prefix':
       return ['16'];
     case 'system_id':
