@@ -3,6 +3,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
+import { isProcessAlive } from '../db/embedded/postmaster.js';
 
 // Where the admin CLI finds the database, in the server's order:
 // DATABASE_URL, else the embedded cluster in DATA_DIR — the running one
@@ -18,15 +19,6 @@ export interface CliDatabase {
   close: () => Promise<void>;
 }
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** The port of a live postmaster in `pgDir` (postmaster.pid: pid on line 1, port on line 4), if any. */
 export function runningEmbeddedPort(pgDir: string): number | undefined {
   const file = path.join(pgDir, 'postmaster.pid');
@@ -34,7 +26,7 @@ export function runningEmbeddedPort(pgDir: string): number | undefined {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
   const port = Number.parseInt(lines[3] ?? '', 10);
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0 ? port : undefined;
+  return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid) && Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { isProcessAlive } from './embedded/postmaster.js';
 
 // Keeps the embedded PostgreSQL running. If its postmaster dies (OOM killer,
 // a stray kill, a crash), it is started again on the same DATA_DIR and the
@@ -29,16 +30,6 @@ export interface SupervisedDatabase extends EmbeddedDatabase {
   /** How many times the postmaster was restarted. */
   restarts: () => number;
 }
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, but owned by another user (the postgres user when we run as root).
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 function postmasterPidOf(pgDir: string): number | undefined {
   try {
@@ -97,7 +88,7 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
 
   const timer = setInterval(() => {
     if (stopping || restarting) return;
-    if (pid !== undefined && isAlive(pid)) return;
+    if (pid !== undefined && isProcessAlive(pid)) return;
     restarting = restart().finally(() => (restarting = undefined));
   }, checkIntervalMs);
   timer.unref();
@@ -113,7 +104,7 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
       const deadPid = pid;
       const interrupt = setInterval(() => {
         const starting = postmasterPidOf(pgDir);
-        if (starting !== undefined && starting !== deadPid && isAlive(starting)) {
+        if (starting !== undefined && starting !== deadPid && isProcessAlive(starting)) {
           try {
             process.kill(starting, 'SIGQUIT');
           } catch {
@@ -134,7 +125,7 @@ export async function startSupervisedPostgres(dataDir: string, opts: SupervisorO
         resolve();
       };
       const poll = setInterval(() => {
-        if (pid === undefined || !isAlive(pid)) finish();
+        if (pid === undefined || !isProcessAlive(pid)) finish();
       }, 50);
       current.stop().then(finish, finish);
     });

@@ -128,6 +128,19 @@ export async function initdb(cluster: Cluster, passwordFile: string, opts: { sup
   }
 }
 
+/**
+ * Whether process `pid` exists. EPERM counts as alive: it is owned by another
+ * user (the postgres user when the server runs as root).
+ */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Line 8 of postmaster.pid is the postmaster's status; "ready" once it accepts connections. */
 function pidFileSaysReady(pgDir: string, pid: number): boolean {
   try {
