@@ -2,7 +2,7 @@ import type { AppContext } from '../../context.js';
 import type { JobRelations, JobRow } from '../../domain/job.js';
 import type { Pipeline, User } from '../../generated/prisma/client.js';
 import { ApiError } from '../../lib/errors.js';
-import { decodeIdCursor, encodeIdCursor, type PageSource } from '../../lib/pagination.js';
+import { decodeIdCursor, type PageSource } from '../../lib/pagination.js';
 import { AccessLevel, type PolicyActor } from '../../policies/access-levels.js';
 import type { RunnerJobsQuery } from '../../schemas/runners.js';
 import { authorizeRunner, findRunnerFor, type RunnerAccess } from './runner-access-service.js';
@@ -75,22 +75,21 @@ export function runnerJobsSource(ctx: AppContext, actor: PolicyActor, runnerId: 
 /**
  * Keyset mode (`pagination=keyset`): jobs support only `order_by=id`,
  * `sort=desc`, as GitLab's CursorBasedKeyset; anything else → 405.
- * Returns one page and the cursor of the next, if any.
+ * Returns up to `per_page + 1` rows past the cursor; the route's keysetPage
+ * makes the page and its rel="next" link from them.
  */
 export async function keysetRunnerJobs(
   ctx: AppContext,
   actor: PolicyActor,
   runnerId: number,
   q: RunnerJobsQuery,
-): Promise<{ jobs: JobRow[]; nextCursor: string | null }> {
+): Promise<JobRow[]> {
   if (q.sort !== 'desc') throw new ApiError(405, { error: 'Keyset pagination is not yet available for this type of request' });
   const sql = new Sql();
   let where = await jobsWhere(ctx, actor, runnerId, q, sql);
   if (q.cursor !== undefined && q.cursor !== '') where += ` AND j.id < ${sql.p(decodeIdCursor(q.cursor))}`;
   const res = await ctx.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE ${where} ORDER BY j.id DESC LIMIT ${sql.p(q.per_page + 1)}`, sql.params);
-  const jobs = res.rows.slice(0, q.per_page);
-  const hasNext = res.rows.length > q.per_page && jobs.length > 0;
-  return { jobs, nextCursor: hasNext ? encodeIdCursor(jobs[jobs.length - 1]!.id) : null };
+  return res.rows;
 }
 
 /** What JobBasicWithProject shows besides each job row, by job id: users, pipelines and projects loaded once per page. */

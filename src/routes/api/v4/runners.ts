@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { runnerListPage } from './runner-list-page.js';
 import { defineRoute } from '../../../lib/route-contract/index.js';
-import { linkUrl, paginate } from '../../../lib/pagination.js';
+import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
 import type { JobRow } from '../../../domain/job.js';
 import { presentJobBasicWithProject } from '../../../presenters/job.js';
@@ -122,9 +122,8 @@ export default async function runnerRoutes(app: FastifyInstance) {
       const { runner } = await findRunnerForJobs(ctx, actor, params.id);
       let jobs: JobRow[];
       if (params.pagination === 'keyset') {
-        const page = await keysetRunnerJobs(ctx, actor, runner.id, params);
-        if (page.nextCursor) reply.header('link', `<${linkUrl(request, externalUrl, { ...params, cursor: page.nextCursor })}>; rel="next"`);
-        jobs = page.jobs;
+        const rows = await keysetRunnerJobs(ctx, actor, runner.id, params);
+        jobs = keysetPage(request, reply, params, rows, params.per_page, { externalUrl, idOf: (job) => job.id });
       } else {
         const { source, skipCount } = runnerJobsSource(ctx, actor, runner.id, params);
         jobs = await paginate(request, reply, params, params, source, { externalUrl, skipCount });
