@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addRouteHook } from './route-hooks.js';
 
 // Request time limits, checked about once a second:
 // - the headers must arrive within REQUEST_HEADERS_TIMEOUT_MS of the
@@ -51,23 +52,81 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
 }
 
 /**
+ * Requests in flight under one time limit, in the order they started (so in
+ * the order their deadlines fall), watched by one timer armed for the
+ * earliest deadline: a request costs two Map operations, not a timer and two
+ * listeners of its own.
+ */
+class DeadlineQueue {
+  private readonly deadlines = new Map<FastifyReply, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly limitMs: number,
+    private readonly expire: (reply: FastifyReply, limitMs: number) => void,
+  ) {}
+
+  add(reply: FastifyReply): void {
+    this.deadlines.set(reply, Date.now() + this.limitMs);
+    if (this.timer === undefined) this.arm(this.limitMs);
+  }
+
+  delete(reply: FastifyReply): void {
+    this.deadlines.delete(reply);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.deadlines.clear();
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.fire, ms);
+    this.timer.unref();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    const now = Date.now();
+    for (const [reply, deadline] of this.deadlines) {
+      if (deadline > now) return this.arm(deadline - now);
+      this.deadlines.delete(reply);
+      this.expire(reply, this.limitMs);
+    }
+  };
+}
+
+/**
  * A handler still running `ms` after its request started answers 503 (the
  * request is not the client's fault, and may be retried). Routes that hold
- * the request on purpose (long polls) get their hold added.
+ * the request on purpose (long polls) get their hold added. Requests that
+ * match no route are answered at once and are not watched.
  */
 export function registerHandlerTimeout(app: FastifyInstance, ms: (url: string) => number): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    const limit = ms(request.routeOptions.url ?? request.url);
-    const timer = setTimeout(() => {
-      if (reply.sent || reply.raw.headersSent) return;
-      // Still receiving the body: that is Node's requestTimeout (408), not the handler's.
-      if (!request.raw.complete) return;
-      request.log.warn({ limitMs: limit }, 'handler timed out');
-      void reply.code(503).header('retry-after', '5').send({ message: '503 Service Unavailable' });
-    }, limit);
-    timer.unref();
-    reply.raw.once('close', () => clearTimeout(timer));
-    reply.raw.once('finish', () => clearTimeout(timer));
-    done();
+  const queues = new Map<number, DeadlineQueue>();
+  const expire = (reply: FastifyReply, limitMs: number) => {
+    // Answered, or the client has gone (no response is coming: onResponse never ran).
+    if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) return;
+    // Still receiving the body: that is Node's requestTimeout (408), not the handler's.
+    if (!reply.request.raw.complete) return;
+    reply.request.log.warn({ limitMs }, 'handler timed out');
+    void reply.code(503).header('retry-after', '5').send({ message: '503 Service Unavailable' });
+  };
+  app.addHook('onRoute', (route) => {
+    const limit = ms(route.url);
+    let queue = queues.get(limit);
+    if (!queue) queues.set(limit, (queue = new DeadlineQueue(limit, expire)));
+    const watched = queue;
+    addRouteHook(route, 'onRequest', (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      watched.add(reply);
+      done();
+    });
+    addRouteHook(route, 'onResponse', (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      watched.delete(reply);
+      done();
+    });
+  });
+  app.addHook('onClose', async () => {
+    for (const queue of queues.values()) queue.close();
   });
 }

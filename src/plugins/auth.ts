@@ -4,6 +4,7 @@ import { ApiError, apiError, forbidden, unauthorized } from '../lib/errors.js';
 import type { User } from '../generated/prisma/client.js';
 import type { Scope } from '../domain/scopes.js';
 import { authenticatePersonalAccessToken, findUserByIdOrUsername } from '../services/users/user-service.js';
+import { addRouteHook, isApiRoute, routeAuthMode } from '../lib/route-hooks.js';
 
 // The one authentication hook for user-facing routes (docs.gitlab.com/api/rest/authentication).
 // A route says in its config whether it needs a user (`auth`, default
@@ -85,12 +86,14 @@ export function insufficientScope(routeScopes: readonly Scope[], exactScopes?: r
 
 async function auth(app: FastifyInstance) {
   app.decorateRequest('actor', null);
-  // Callback-style at the door: routes without user auth (the runner's
-  // jobs/request poll) pay no promise for this hook.
-  app.addHook('preHandler', (request, _reply, done) => {
-    const mode = request.routeOptions.config?.auth ?? 'required';
-    if (mode === 'none' || !request.routeOptions.url?.startsWith('/api/v4')) return done();
-    authenticateRequest(request, mode).then(() => done(), done);
+  // Only API routes that take a user's token run it: routes without user auth
+  // (the runner's jobs/request poll, runner-token and job-token routes) do not.
+  app.addHook('onRoute', (route) => {
+    const mode = routeAuthMode(route);
+    if (mode === 'none' || !isApiRoute(route)) return;
+    addRouteHook(route, 'preHandler', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      authenticateRequest(request, mode).then(() => done(), done);
+    });
   });
 
   async function authenticateRequest(request: FastifyRequest, mode: 'required' | 'optional'): Promise<void> {

@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { apiError } from '../lib/errors.js';
+import { addRouteHook, isApiRoute, routeAuthMode, routeMethods } from '../lib/route-hooks.js';
 
 // Per-client-address abuse limits, in memory (one server process; several
 // processes each keep their own counts, which only makes the limit looser).
@@ -104,25 +105,35 @@ async function rateLimit(app: FastifyInstance) {
   sweeper.unref();
   app.addHook('onClose', async () => clearInterval(sweeper));
 
+  // Added to the routes that are limited, when they are registered: the
+  // runner's poll and other routes without user auth run none of it.
   // onRequest: before the body is read, so a limited client costs no parsing.
   // Callback-style hooks: no promise per request.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const url = request.routeOptions.url;
-    if (url === undefined) return done();
-    if (TOKEN_ENDPOINTS[request.method]?.has(url)) {
-      const wait = tokenEndpoints.hit(request.ip);
-      return done(wait > 0 ? tooManyRequests(wait) : undefined);
+  app.addHook('onRoute', (route) => {
+    const tokenMethods = routeMethods(route).filter((m) => TOKEN_ENDPOINTS[m]?.has(route.url));
+    const signedIn = routeAuthMode(route) !== 'none' && isApiRoute(route);
+    if (tokenMethods.length > 0) {
+      addRouteHook(route, 'onRequest', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+        if (tokenMethods.includes(request.method)) {
+          const wait = tokenEndpoints.hit(request.ip);
+          return done(wait > 0 ? tooManyRequests(wait) : undefined);
+        }
+        if (!signedIn) return done();
+        const wait = failedAuth.blocked(request.ip);
+        done(wait > 0 ? tooManyRequests(wait) : undefined);
+      });
+    } else if (signedIn) {
+      addRouteHook(route, 'onRequest', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+        const wait = failedAuth.blocked(request.ip);
+        done(wait > 0 ? tooManyRequests(wait) : undefined);
+      });
     }
-    if ((request.routeOptions.config?.auth ?? 'required') === 'none' || !url.startsWith('/api/v4')) return done();
-    const wait = failedAuth.blocked(request.ip);
-    done(wait > 0 ? tooManyRequests(wait) : undefined);
-  });
-
-  app.addHook('onResponse', (request, reply, done) => {
-    if (reply.statusCode === 401 && (request.routeOptions.config?.auth ?? 'required') !== 'none' && presentedCredentials(request)) {
-      failedAuth.hit(request.ip);
-    }
-    done();
+    // A 401 to a request that presented a token counts, on any route that checks one.
+    if (routeAuthMode(route) === 'none') return;
+    addRouteHook(route, 'onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (reply.statusCode === 401 && presentedCredentials(request)) failedAuth.hit(request.ip);
+      done();
+    });
   });
 }
 

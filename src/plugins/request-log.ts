@@ -22,10 +22,13 @@ const POLL_ROUTE = '/api/v4/jobs/request';
 async function requestLog(app: FastifyInstance) {
   app.decorateRequest('logRunnerId', null);
   // At trace level, the request as it came in too (URL scrubbed of tokens by the `req` serializer, src/lib/logger.ts).
-  app.addHook('onRequest', (request, _reply, done) => {
-    if ((app.log as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.('trace')) request.log.trace({ req: request }, 'incoming request');
-    done();
-  });
+  // The level is the server's LOG_LEVEL, fixed when it starts: below trace, no hook at all.
+  if ((app.log as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.('trace')) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.log.trace({ req: request }, 'incoming request');
+      done();
+    });
+  }
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const route = request.routeOptions.url ?? null;

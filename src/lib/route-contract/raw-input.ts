@@ -48,20 +48,29 @@ function pairKey(pair: string): string {
   }
 }
 
+/** Set by the decoder below when a value does not decode; qs.parse is synchronous, so one flag serves every call. */
+let badlyEncoded = false;
+
+/** One options object for every parse (the router calls the query parser on every request). */
+const PARSE_OPTIONS: qs.IParseOptions = {
+  ...QS_OPTIONS,
+  decoder(text) {
+    try {
+      return strictDecode(text);
+    } catch {
+      badlyEncoded = true;
+      return text;
+    }
+  },
+};
+
 /** A query string or url-encoded body → raw parameters (see the module comment). */
 export function parseUrlEncoded(str: string): Record<string, unknown> {
-  let bad = false;
-  const parsed = qs.parse(str, {
-    ...QS_OPTIONS,
-    decoder(text) {
-      try {
-        return strictDecode(text);
-      } catch {
-        bad = true;
-        return text;
-      }
-    },
-  }) as Record<string, unknown>;
+  // No query at all (most requests): what qs.parse('') returns, without its option checks.
+  if (str === '') return {};
+  badlyEncoded = false;
+  const parsed = qs.parse(str, PARSE_OPTIONS) as Record<string, unknown>;
+  const bad = badlyEncoded;
   // Keys sent more than once without brackets: qs combines them into an
   // array just like `key[]`; remember which ones they were.
   const counts = new Map<string, number>();
