@@ -117,11 +117,11 @@ export function registerHandlerTimeout(app: FastifyInstance, ms: (url: string) =
     let queue = queues.get(limit);
     if (!queue) queues.set(limit, (queue = new DeadlineQueue(limit, expire)));
     const watched = queue;
-    addRouteHook(route, 'onRequest', (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    addRouteHook(route, 'onRequest', function watchHandlerTime(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
       watched.add(reply);
       done();
     });
-    addRouteHook(route, 'onResponse', (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    addRouteHook(route, 'onResponse', function unwatchHandlerTime(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
       watched.delete(reply);
       done();
     });

@@ -15,7 +15,7 @@ const readOnly = (method: string) => method === 'GET' || method === 'HEAD';
 async function auditContext(app: FastifyInstance) {
   app.addHook('onRoute', (route) => {
     if (!isApiRoute(route) || route.url.startsWith('/api/v4/jobs') || routeMethods(route).every(readOnly)) return;
-    addRouteHook(route, 'preHandler', (request: FastifyRequest, _reply: unknown, done: () => void) => {
+    addRouteHook(route, 'preHandler', function enterAuditOrigin(request: FastifyRequest, _reply: unknown, done: () => void) {
       const user = request.actor?.user;
       withAuditOrigin({ author: user ? { id: user.id, name: user.name } : null, ipAddress: request.ip ?? null }, done);
     });

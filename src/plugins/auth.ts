@@ -91,7 +91,7 @@ async function auth(app: FastifyInstance) {
   app.addHook('onRoute', (route) => {
     const mode = routeAuthMode(route);
     if (mode === 'none' || !isApiRoute(route)) return;
-    addRouteHook(route, 'preHandler', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+    addRouteHook(route, 'preHandler', function authenticate(request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
       authenticateRequest(request, mode).then(() => done(), done);
     });
   });

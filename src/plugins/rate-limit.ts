@@ -113,7 +113,7 @@ async function rateLimit(app: FastifyInstance) {
     const tokenMethods = routeMethods(route).filter((m) => TOKEN_ENDPOINTS[m]?.has(route.url));
     const signedIn = routeAuthMode(route) !== 'none' && isApiRoute(route);
     if (tokenMethods.length > 0) {
-      addRouteHook(route, 'onRequest', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      addRouteHook(route, 'onRequest', function limitTokenEndpoint(request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
         if (tokenMethods.includes(request.method)) {
           const wait = tokenEndpoints.hit(request.ip);
           return done(wait > 0 ? tooManyRequests(wait) : undefined);
@@ -123,14 +123,14 @@ async function rateLimit(app: FastifyInstance) {
         done(wait > 0 ? tooManyRequests(wait) : undefined);
       });
     } else if (signedIn) {
-      addRouteHook(route, 'onRequest', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      addRouteHook(route, 'onRequest', function stopFailedSignIns(request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
         const wait = failedAuth.blocked(request.ip);
         done(wait > 0 ? tooManyRequests(wait) : undefined);
       });
     }
     // A 401 to a request that presented a token counts, on any route that checks one.
     if (routeAuthMode(route) === 'none') return;
-    addRouteHook(route, 'onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    addRouteHook(route, 'onResponse', function countFailedSignIn(request: FastifyRequest, reply: FastifyReply, done: () => void) {
       if (reply.statusCode === 401 && presentedCredentials(request)) failedAuth.hit(request.ip);
       done();
     });
