@@ -106,7 +106,7 @@ export function registerHandlerTimeout(app: FastifyInstance, ms: (url: string) =
   const queues = new Map<number, DeadlineQueue>();
   const expire = (reply: FastifyReply, limitMs: number) => {
     // Answered, or the client has gone (no response is coming: onResponse never ran).
-    if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) return;
+    if (reply.sent || reply.raw.headersSent || reply.raw.destroyed || reply.request.raw.socket?.destroyed === true) return;
     // Still receiving the body: that is Node's requestTimeout (408), not the handler's.
     if (!reply.request.raw.complete) return;
     reply.request.log.warn({ limitMs }, 'handler timed out');
