@@ -52,18 +52,27 @@ export class ShortLivedCache<T> {
     return this.refresh(key, compute, keep);
   }
 
+  /** Whether `key` has a value get() would answer at once (fresh, or stale while it refreshes). */
+  has(key: string): boolean {
+    const hit = this.entries.get(key);
+    return hit !== undefined && hit.usable > Date.now();
+  }
+
+  private store(key: string, value: T, keep: (value: T) => boolean): void {
+    this.entries.delete(key);
+    if (!keep(value)) return;
+    // Oldest first: a Map iterates in insertion order.
+    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const at = Date.now();
+    this.entries.set(key, { value, fresh: at + this.ttlMs, usable: at + this.ttlMs + this.staleMs });
+  }
+
   private refresh(key: string, compute: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
     const running = this.pending.get(key);
     if (running) return running;
     const promise = compute()
       .then((value) => {
-        this.entries.delete(key);
-        if (keep(value)) {
-          // Oldest first: a Map iterates in insertion order.
-          while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-          const at = Date.now();
-          this.entries.set(key, { value, fresh: at + this.ttlMs, usable: at + this.ttlMs + this.staleMs });
-        }
+        this.store(key, value, keep);
         return value;
       })
       .catch((err: unknown) => {
