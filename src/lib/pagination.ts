@@ -52,18 +52,27 @@ export class ShortLivedCache<T> {
     return this.refresh(key, compute, keep);
   }
 
+  /** Whether `key` has a value get() would answer at once (fresh, or stale while it refreshes). */
+  has(key: string): boolean {
+    const hit = this.entries.get(key);
+    return hit !== undefined && hit.usable > Date.now();
+  }
+
+  private store(key: string, value: T, keep: (value: T) => boolean): void {
+    this.entries.delete(key);
+    if (!keep(value)) return;
+    // Oldest first: a Map iterates in insertion order.
+    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const at = Date.now();
+    this.entries.set(key, { value, fresh: at + this.ttlMs, usable: at + this.ttlMs + this.staleMs });
+  }
+
   private refresh(key: string, compute: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
     const running = this.pending.get(key);
     if (running) return running;
     const promise = compute()
       .then((value) => {
-        this.entries.delete(key);
-        if (keep(value)) {
-          // Oldest first: a Map iterates in insertion order.
-          while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-          const at = Date.now();
-          this.entries.set(key, { value, fresh: at + this.ttlMs, usable: at + this.ttlMs + this.staleMs });
-        }
+        this.store(key, value, keep);
         return value;
       })
       .catch((err: unknown) => {
@@ -96,6 +105,11 @@ const cgiEscape = (s: string) =>
  * null/undefined left out, pieces sorted bytewise.
  */
 export function toQuery(params: Record<string, unknown>, namespace?: string): string {
+  return queryPieces(params, namespace).sort().join('&');
+}
+
+/** toQuery's pieces, unsorted. */
+function queryPieces(params: Record<string, unknown>, namespace?: string): string[] {
   const pieces: string[] = [];
   for (const [rawKey, value] of Object.entries(params)) {
     const key = namespace ? `${namespace}[${rawKey}]` : rawKey;
@@ -112,7 +126,7 @@ export function toQuery(params: Record<string, unknown>, namespace?: string): st
       pieces.push(`${cgiEscape(key)}=${cgiEscape(String(value))}`);
     }
   }
-  return pieces.sort().join('&');
+  return pieces;
 }
 
 export function linkUrl(request: FastifyRequest, externalUrl: string | undefined, params: Record<string, unknown>): string {
@@ -152,7 +166,11 @@ export async function paginate<T>(
   const counted = total !== undefined && total <= COUNT_LIMIT;
   const totalPages = counted ? Math.max(1, perPage === 0 ? 1 : Math.ceil(total! / perPage)) : undefined;
 
-  const url = (n: number) => linkUrl(request, opts.externalUrl, { ...params, page: n, per_page: perPage });
+  // linkUrl({ ...params, page: n, per_page: perPage }) for each n, with the other parameters escaped once.
+  const { page: _page, per_page: _perPage, ...others } = params;
+  const otherPieces = queryPieces(others);
+  const path = `${baseUrl(request, opts.externalUrl)}${request.url.split('?')[0]!}?`;
+  const url = (n: number) => `${path}${[...otherPieces, `page=${n}`, `per_page=${perPage}`].sort().join('&')}`;
   const links: string[] = [];
   if (pageNo > 1) links.push(`<${url(pageNo - 1)}>; rel="prev"`);
   if (hasNext) links.push(`<${url(pageNo + 1)}>; rel="next"`);

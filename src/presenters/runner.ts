@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { isoUtc, jsonIso, jsonString } from '../lib/json-text.js';
 import { baseUrl } from '../lib/pagination.js';
 import { presentUserBasic } from './user.js';
 import { isOnline, RUNNER_TYPE_NAMES, runnerStatus } from '../domain/runner.js';
@@ -20,7 +21,7 @@ export function presentOptions(request: FastifyRequest, externalUrl: string | un
   return { baseUrl: baseUrl(request, externalUrl), now: Date.now() };
 }
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+const iso = (d: Date | null | undefined) => (d ? isoUtc(d) : null);
 
 export function presentRunner(runner: RunnerEntityRow, extras: RunnerExtras, opts: PresentOptions) {
   const online = isOnline(runner.contacted_at, opts.now);
@@ -67,6 +68,31 @@ export function presentRunner(runner: RunnerEntityRow, extras: RunnerExtras, opt
 /** A page of list items (GET /runners, /runners/all, /projects/:id/runners, /groups/:id/runners). */
 export function presentRunnerItems(items: RunnerListItem[], opts: PresentOptions) {
   return items.map((item) => presentRunner(item.runner, item.extras, opts));
+}
+
+const TYPE_JSON: Record<number, string> = Object.fromEntries(Object.entries(RUNNER_TYPE_NAMES).map(([id, name]) => [id, JSON.stringify(name)]));
+
+/**
+ * A page of list items as JSON text: the bytes JSON.stringify(presentRunnerItems(items, opts))
+ * gives (tested field by field), written straight from the rows. A page is a
+ * hundred entities; building each as an object for Fastify's generic
+ * JSON.stringify cost more than reading the page.
+ */
+export function runnerItemsJson(items: RunnerListItem[], opts: PresentOptions): string {
+  const now = opts.now;
+  const userBase = `${opts.baseUrl}/`;
+  let out = '[';
+  for (let i = 0; i < items.length; i++) {
+    const { runner, extras } = items[i]!;
+    const type = TYPE_JSON[runner.runner_type];
+    out += `${i === 0 ? '' : ','}{"id":${runner.id},"description":${jsonString(runner.description)},"ip_address":null,"active":${runner.active},"paused":${!runner.active},"is_shared":${runner.runner_type === 1}${type === undefined ? '' : `,"runner_type":${type}`},"name":${jsonString(runner.name)},"online":${isOnline(runner.contacted_at, now)}`;
+    const creator = extras.creator;
+    if (creator) {
+      out += `,"created_by":{"id":${creator.id},"username":${jsonString(creator.username)},"name":${jsonString(creator.name)},"state":${jsonString(creator.state)},"locked":false,"avatar_url":null,"web_url":${jsonString(userBase + creator.username)}}`;
+    }
+    out += `,"created_at":${jsonIso(runner.created_at)},"status":"${runnerStatus(runner, now)}","job_execution_status":"${extras.executing ? 'active' : 'idle'}"}`;
+  }
+  return `${out}]`;
 }
 
 export { iso, presentUserBasic };

@@ -61,4 +61,42 @@ describe('SQL round trips of the benchmarked requests', () => {
     await statementsOf(details, 200);
     expect(await statementsOf(details, 200)).toEqual(['SELECT r.id,']);
   });
+
+  it('a list page is one statement with its count (project runners: the project lookup, then the page)', async () => {
+    await t.fx.runner({ group, tags: ['docker', 'linux'], contactedAt: new Date() });
+    await t.fx.runner({ projects: [project], tags: ['docker'], contactedAt: new Date() });
+    await t.fx.runner({ tags: ['docker', 'linux'], contactedAt: new Date() });
+    const pages = {
+      all: '/api/v4/runners/all?per_page=100&page=1',
+      tags: '/api/v4/runners/all?tag_list=docker,linux&status=online&per_page=100',
+      version: '/api/v4/runners/all?version_prefix=16.1',
+      project: `/api/v4/projects/${project.id}/runners?page=1`,
+    };
+    const sent: Record<string, string[]> = {};
+    for (const [name, url] of Object.entries(pages)) {
+      await statementsOf(() => t.api({ method: 'GET', url }), 200);
+      sent[name] = await statementsOf(() => t.api({ method: 'GET', url }), 200);
+    }
+    // Counts under 1,000 are never kept, so each of these pages counts its list again, in its own statement.
+    expect(sent).toEqual({
+      all: ['SELECT r.id,'],
+      tags: ['SELECT r.id,'],
+      version: ['SELECT r.id,'],
+      project: ['SELECT p.*,', 'SELECT r.id,'],
+    });
+  });
+
+  it('requests for a list at once share one count: one statement counts, the others read their page only', async () => {
+    const url = (page: number) => `/api/v4/runners/all?tag_list=docker&status=online&per_page=1&page=${page}`;
+    statements = [];
+    const responses = await Promise.all([1, 2, 3, 1].map((page) => t.api({ method: 'GET', url: url(page) })));
+    expect(responses.map((r) => [r.statusCode, r.headers['x-total']])).toEqual([
+      [200, '3'],
+      [200, '3'],
+      [200, '3'],
+      [200, '3'],
+    ]);
+    expect(statements.filter((s) => s.includes('count(*)')).length).toBe(1);
+    expect(statements.length).toBe(4);
+  });
 });

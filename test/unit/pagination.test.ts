@@ -14,7 +14,7 @@ let counted: number[] = [];
 
 beforeAll(async () => {
   app = Fastify({ routerOptions: { querystringParser: parseQuery } });
-  const schema = z.object({ ...paginationParams, tag_list: glStringArray().optional(), status: z.string().optional() });
+  const schema = z.object({ ...paginationParams, tag_list: glStringArray().optional(), status: z.string().optional(), paused: z.string().optional() });
   const route = (externalUrl?: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     const q = parseInput(schema, request.query);
     const { page, per_page, ...filters } = q;
@@ -153,6 +153,16 @@ describe('Link URLs', () => {
     expect(links(res.headers.link as string).next).toBe(
       'https://gitlab.example.com/api/v4/runners?page=2&per_page=1&status=online&tag_list%5B%5D=b&tag_list%5B%5D=a+c',
     );
+  });
+
+  it('a parameter that sorts between page and per_page stays between them in every link', async () => {
+    const res = await get('/api/v4/runners?paused=true&page=2&per_page=1', 3);
+    expect(links(res.headers.link as string)).toEqual({
+      prev: 'https://gitlab.example.com/api/v4/runners?page=1&paused=true&per_page=1',
+      next: 'https://gitlab.example.com/api/v4/runners?page=3&paused=true&per_page=1',
+      first: 'https://gitlab.example.com/api/v4/runners?page=1&paused=true&per_page=1',
+      last: 'https://gitlab.example.com/api/v4/runners?page=3&paused=true&per_page=1',
+    });
   });
 
   it('gitbeaker follows next with only its query: the filter survives the round trip', async () => {

@@ -355,8 +355,13 @@ export function runnerCountSql(set: RunnerSet, filters: RunnerFilterSpec, limit:
   if (source.kind === 'runners' && source.where.length === 0) {
     return { text: `SELECT LEAST(COALESCE(sum(b.runners), 0), ${sql.p(limit)})::int AS n FROM runner_id_blocks b`, values: sql.params, maintained: true };
   }
+  return { text: cappedCountSql(sql, source, limit, ' AS n'), values: sql.params, maintained: false };
+}
+
+/** `SELECT count(*)` of at most `limit` ids of the source (an instance-wide filtered walk in id order, so it stops at the limit). */
+function cappedCountSql(sql: Sql, source: IdSource, limit: number, alias = ''): string {
   const order = source.kind === 'runners' ? ' ORDER BY r.id' : '';
-  return { text: `SELECT count(*)::int AS n FROM (${idsSql(source)}${order} LIMIT ${sql.p(limit)}) capped`, values: sql.params, maintained: false };
+  return `SELECT count(*)::int${alias} FROM (${idsSql(source)}${order} LIMIT ${sql.p(limit)}) capped`;
 }
 
 /** Ids per row of runner_id_blocks (migration 20261203210000_runner_id_blocks). */
@@ -444,13 +449,18 @@ export function runnerPageSql(
     rows = `SELECT ${ENTITY_COLUMNS} FROM (${idsSql(source, fromId)} ORDER BY 1 LIMIT ${sql.p(limit)} OFFSET ${sql.p(skip)}) page
       JOIN runners r ON r.id = page.id`;
   }
-  // The whole fleet's count rides along as the last column (one statement per page).
-  const total =
-    opts.countLimit !== undefined && source.kind === 'runners' && source.where.length === 0
+  // The capped count rides along as the last column (one statement per page): the whole fleet's from
+  // the block counts, any other list's as runnerCountSql counts it. The latter is planned with its values.
+  const wholeFleet = source.kind === 'runners' && source.where.length === 0;
+  let total: string | undefined;
+  if (opts.countLimit !== undefined) {
+    total = wholeFleet
       ? `(SELECT LEAST(COALESCE(sum(b.runners), 0), ${sql.p(opts.countLimit)})::int FROM runner_id_blocks b)`
-      : undefined;
+      : `(${cappedCountSql(sql, idSource(sql, set, filters, opts.now, opts.versionLookup), opts.countLimit)})`;
+  }
   const text = withEntityExtras(sql, rows, 'ASC', total);
-  return { text, values: sql.params, generic: (source.kind === 'runners' && source.where.length === 0) || source.kind === 'union' || source.kind === 'versions' };
+  const generic = wholeFleet || ((source.kind === 'union' || source.kind === 'versions') && total === undefined);
+  return { text, values: sql.params, generic };
 }
 
 /**
@@ -666,6 +676,23 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
     const index = Math.min(Math.floor(offset / ANCHOR_EVERY), anchors.length - 1);
     return index > 0 ? { id: anchors[index]!, position: index * ANCHOR_EVERY } : undefined;
   };
+  const items = async (offset: number, limit: number) => {
+    const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
+    const res = await queryPreparedArrays<PageRow>(ctx, st);
+    return res.rows.map(toListItem);
+  };
+  // Counts of CACHED_COUNT_MIN or more are kept (and over the cap longer); concurrent requests share one computation.
+  const countNow = async (limit: number) => {
+    const st = runnerCountSql(set, filters, limit, await sqlOptions());
+    // Not prepared: a generic plan cannot know how selective the filters
+    // are, and may count by scanning runners (big counts are cached anyway).
+    const res = await ctx.pool.query<{ n: number }>(st.text, st.values);
+    return res.rows[0]?.n ?? 0;
+  };
+  const keptCount = (limit: number, compute: () => Promise<number>) => {
+    const countKey = `${key}|${limit}`;
+    return state.overCap.get(countKey, () => state.counts.get(countKey, compute, (n) => n >= CACHED_COUNT_MIN), (n) => n >= limit);
+  };
   return {
     count: async (limit) => {
       if (wholeFleet) {
@@ -674,35 +701,37 @@ export function runnerPageSource(ctx: AppContext, set: RunnerSet, filters: Runne
         const res = await queryPrepared<{ n: number }>(ctx, { ...st, generic: true });
         return res.rows[0]?.n ?? 0;
       }
-      const countKey = `${key}|${limit}`;
-      const counted = () =>
-        state.counts.get(
-          countKey,
-          async () => {
-            const st = runnerCountSql(set, filters, limit, await sqlOptions());
-            // Not prepared: a generic plan cannot know how selective the filters
-            // are, and may count by scanning runners (big counts are cached anyway).
-            const res = await ctx.pool.query<{ n: number }>(st.text, st.values);
-            return res.rows[0]?.n ?? 0;
-          },
-          (n) => n >= CACHED_COUNT_MIN,
-        );
-      return state.overCap.get(countKey, counted, (n) => n >= limit);
+      return keptCount(limit, () => countNow(limit));
     },
-    itemsWithCount: wholeFleet
-      ? async (offset, limit, countLimit) => {
-          const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), countLimit });
-          const res = await queryPreparedArrays<PageRow>(ctx, st);
-          return { items: res.rows.map(toListItem), total: res.rows[0]?.[12] };
-        }
-      : undefined,
-    items: async (offset, limit) => {
-      const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset) });
-      const res = await queryPreparedArrays<PageRow>(ctx, st);
-      return res.rows.map(toListItem);
+    items,
+    itemsWithCount: async (offset, limit, countLimit) => {
+      if (wholeFleet) {
+        const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), countLimit });
+        const res = await queryPreparedArrays<PageRow>(ctx, st);
+        return { items: res.rows.map(toListItem), total: totalOf(res.rows, offset) };
+      }
+      const countKey = `${key}|${countLimit}`;
+      if (state.overCap.has(countKey) || state.counts.has(countKey)) {
+        // A count of this list is kept: the page alone (count() answers from the cache).
+        return { items: await items(offset, limit), total: undefined };
+      }
+      // No count kept (a small list, or one not asked for in a while): this request reads its page
+      // and the count in one statement, planned with its values as a count must be (countNow);
+      // requests for the same list meanwhile wait for that count, as they would for countNow.
+      let page: RunnerListItem[] | undefined;
+      const total = await keptCount(countLimit, async () => {
+        const st = runnerPageSql(set, filters, offset, limit, { ...(await sqlOptions()), anchor: await anchorFor(offset), countLimit });
+        const res = await ctx.pool.query<PageRow>({ text: st.text, values: st.values, rowMode: 'array' });
+        page = res.rows.map(toListItem);
+        return totalOf(res.rows, offset) ?? (await countNow(countLimit));
+      });
+      return { items: page ?? (await items(offset, limit)), total };
     },
   };
 }
+
+/** The count a page statement carried: on its rows, or 0 when the first page is empty (past the last page it is unknown). */
+const totalOf = (rows: PageRow[], offset: number): number | undefined => rows[0]?.[12] ?? (offset === 0 ? 0 : undefined);
 
 /** One keyset page (runnerKeysetPageSql), as list items. */
 export async function runnerKeysetPage(

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { runnerListPage } from './runner-list-page.js';
+import { runnerListPage, sendJsonText } from './runner-list-page.js';
 import { defineRoute } from '../../../lib/route-contract/index.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { namespacedIdText } from '../../../schemas/common.js';
-import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
+import { presentOptions, runnerItemsJson } from '../../../presenters/runner.js';
 import * as res from '../../../schemas/responses.js';
 import { groupRunnerListParams, namespacedIdPath } from '../../../schemas/runners.js';
 import { findGroupForRunners, groupRunnersSource } from '../../../services/runners/runner-list-service.js';
@@ -36,7 +36,7 @@ export default async function groupRunnerRoutes(app: FastifyInstance) {
       const source = groupRunnersSource(ctx, group, query);
       const linkParams = { ...query, id: namespacedIdText(id) };
       const runners = await runnerListPage(request, reply, query, linkParams, source, externalUrl);
-      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+      return sendJsonText(reply, runnerItemsJson(runners, presentOptions(request, externalUrl)));
     },
   );
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { declareParams, defineRoute } from '../../../lib/route-contract/index.js';
-import { runnerListPage } from './runner-list-page.js';
+import { runnerListPage, sendJsonText } from './runner-list-page.js';
 import { requireActor } from '../../../plugins/auth.js';
 import { namespacedIdText } from '../../../schemas/common.js';
-import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
+import { presentOptions, presentRunnerItems, runnerItemsJson } from '../../../presenters/runner.js';
 import * as res from '../../../schemas/responses.js';
 import { namespacedIdPath, runnerIdOfProjectShape, runnerListParams } from '../../../schemas/runners.js';
 import { assignRunner, unassignRunner } from '../../../services/runners/project-runner-service.js';
@@ -35,7 +35,7 @@ export default async function projectRunnerRoutes(app: FastifyInstance) {
       const source = projectRunnersSource(ctx, project, query);
       const linkParams = { ...query, id: namespacedIdText(id) };
       const runners = await runnerListPage(request, reply, query, linkParams, source, externalUrl);
-      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+      return sendJsonText(reply, runnerItemsJson(runners, presentOptions(request, externalUrl)));
     },
   );
 

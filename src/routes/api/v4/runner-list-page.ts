@@ -24,3 +24,12 @@ export async function runnerListPage(
   }
   return paginate(request, reply, query, linkParams, list, { externalUrl });
 }
+
+/**
+ * Sends a body already written as JSON text (runnerItemsJson). Fastify
+ * passes a string with a JSON content type through unchanged, with the same
+ * headers it gives a serialised object.
+ */
+export function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
+}

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { runnerListPage } from './runner-list-page.js';
+import { runnerListPage, sendJsonText } from './runner-list-page.js';
 import { defineRoute } from '../../../lib/route-contract/index.js';
 import { keysetPage, paginate } from '../../../lib/pagination.js';
 import { requireActor, type Scope } from '../../../plugins/auth.js';
@@ -7,7 +7,7 @@ import type { JobRow } from '../../../domain/job.js';
 import { presentJobBasicWithProject } from '../../../presenters/job.js';
 import { presentProjectView, presentRunnerDetails } from '../../../presenters/runner-details.js';
 import { presentRunnerManager } from '../../../presenters/runner-manager.js';
-import { presentOptions, presentRunnerItems } from '../../../presenters/runner.js';
+import { presentOptions, runnerItemsJson } from '../../../presenters/runner.js';
 import * as res from '../../../schemas/responses.js';
 import { runnerIdPath, runnerJobsParams, runnerListParams, runnerProjectsParams, runnerShowParams, runnerUpdateParams } from '../../../schemas/runners.js';
 import { readRunnerDetails } from '../../../services/runners/runner-details-service.js';
@@ -43,7 +43,7 @@ export default async function runnerRoutes(app: FastifyInstance) {
       const actor = requireActor(request).user;
       const source = ownedRunnersSource(ctx, actor, query);
       const runners = await runnerListPage(request, reply, query, query, source, externalUrl);
-      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+      return sendJsonText(reply, runnerItemsJson(runners, presentOptions(request, externalUrl)));
     },
   );
 
@@ -54,7 +54,7 @@ export default async function runnerRoutes(app: FastifyInstance) {
       const actor = requireActor(request).user;
       const source = await allRunnersSource(ctx, actor, query);
       const runners = await runnerListPage(request, reply, query, query, source, externalUrl);
-      return presentRunnerItems(runners, presentOptions(request, externalUrl));
+      return sendJsonText(reply, runnerItemsJson(runners, presentOptions(request, externalUrl)));
     },
   );
 
