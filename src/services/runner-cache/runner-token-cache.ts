@@ -56,7 +56,7 @@ export interface CachedRunner {
 // it holds and admits a runner only in place of one that has stopped polling
 // (not seen for IDLE_MS): with N runners polling and room for C, C/N of the
 // polls are answered from memory, and the rest cost their one statement each.
-/** About 1.2–2.3 KB of heap per entry (runner row, manager details, the last request's info). */
+/** About 1.4–1.7 KB of heap per entry (the runner row, its manager, the last request's parsed info when the poll-body memo no longer shares it). */
 const MAX_ENTRIES = 50_000;
 /** An entry no poll has used for this long may make room for another runner. */
 export const IDLE_MS = 5 * 60_000;
