@@ -234,6 +234,17 @@ export async function seedRunners(client: pg.Client, info: SeedInfo, fromId: num
 }
 
 /** Pipelines and jobs in every state except pending. */
+/**
+ * Pipelines and jobs. Running jobs look like jobs whose runner is alive:
+ * started minutes ago and updated within the last minute. A running job last
+ * updated weeks ago is what the server's stuck-job sweeper fails (no update
+ * for STUCK_JOB_TIMEOUT_SECONDS, default 1 h), and failing it processes its
+ * pipeline, which queues the pipeline's `created` jobs: the first sweep after
+ * seeding (every 60 s, at a moment that depends on how long the seeding
+ * took) then announced new pending jobs one by one, every announcement sent
+ * all 10,000 polling runners back to the database, and the runners took
+ * those jobs (201s in the "no job" scenario).
+ */
 export async function seedJobs(client: pg.Client, info: SeedInfo): Promise<void> {
   await client.query('BEGIN');
   await client.query(
@@ -253,8 +264,11 @@ export async function seedJobs(client: pg.Client, info: SeedInfo): Promise<void>
             CASE WHEN j.status = 'running' THEN encode(sha256(convert_to('bench-job-' || j.i, 'UTF8')), 'hex') END,
             CASE WHEN j.status = 'failed' THEN 'script_failure' END,
             CASE WHEN j.status = 'failed' THEN 1 WHEN j.status = 'success' THEN 0 END,
-            p.created_at, p.created_at, p.created_at,
-            CASE WHEN j.status IN ('success', 'failed', 'canceled', 'running') THEN p.created_at + interval '1 minute' END,
+            p.created_at,
+            CASE WHEN j.status = 'running' THEN now() - (j.i % 60) * interval '1 second' ELSE p.created_at END,
+            p.created_at,
+            CASE WHEN j.status = 'running' THEN now() - interval '5 minutes' - (j.i % 600) * interval '1 second'
+                 WHEN j.status IN ('success', 'failed', 'canceled') THEN p.created_at + interval '1 minute' END,
             CASE WHEN j.status IN ('success', 'failed', 'canceled') THEN p.created_at + interval '6 minutes' END
      FROM (SELECT i, 1 + floor(random() * $4::int)::int AS pipeline_id,
                   (ARRAY['success', 'success', 'success', 'success', 'success', 'success', 'success', 'success', 'success', 'success',

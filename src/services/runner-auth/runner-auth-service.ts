@@ -226,6 +226,7 @@ export async function authenticatePoll(
       managers: new Map(),
       storedContactedAt: loaded.runner.contacted_at?.getTime() ?? null,
       idle: null,
+      lastUsed: now,
     };
     if (loaded.manager) fresh.managers.set(systemXid, { id: loaded.manager.id, details: loaded.manager.details, seen: null, contactQueuedAt: 0 });
     entry = cache.put(fresh, generation) ? fresh : undefined;

@@ -86,6 +86,29 @@ export function detailsFromRequest(info: RunnerInfo | undefined, ipAddress: stri
 
 const jsonText = (v: unknown): string | null => (v === null || v === undefined ? null : canonicalJson(v));
 
+// Stored details are kept in every cached runner's entry, and a fleet sends
+// few different ones (a feature set per runner version): one copy of each
+// text serves every entry, where each row read or merged would otherwise
+// keep its own (the runtime_features JSON alone is about 600 bytes). Bounded;
+// starts over when full. ip_address differs per runner and is not shared.
+const SHARED_FIELDS = ['version', 'revision', 'platform', 'architecture', 'executor_type', 'config', 'runtime_features', 'labels'] as const;
+const MAX_SHARED_TEXTS = 2000;
+const sharedTexts = new Map<string, string>();
+
+function shared(text: string | null): string | null {
+  if (text === null) return null;
+  const known = sharedTexts.get(text);
+  if (known !== undefined) return known;
+  if (sharedTexts.size >= MAX_SHARED_TEXTS) sharedTexts.clear();
+  sharedTexts.set(text, text);
+  return text;
+}
+
+function shareTexts(details: StoredManagerDetails): StoredManagerDetails {
+  for (const f of SHARED_FIELDS) details[f] = shared(details[f]);
+  return details;
+}
+
 /** A runner_managers row (jsonb columns already parsed by pg) in comparable form. */
 export function detailsFromRow(row: {
   version: string | null;
@@ -98,7 +121,7 @@ export function detailsFromRow(row: {
   runtime_features: unknown;
   labels: unknown;
 }): StoredManagerDetails {
-  return {
+  return shareTexts({
     version: row.version,
     revision: row.revision,
     platform: row.platform,
@@ -108,7 +131,7 @@ export function detailsFromRow(row: {
     config: jsonText(row.config),
     runtime_features: jsonText(row.runtime_features),
     labels: jsonText(row.labels),
-  };
+  });
 }
 
 /** An update that writes nothing but the contact time. */
@@ -123,7 +146,7 @@ export function changesStored(update: ManagerDetailsUpdate, stored: StoredManage
 export function mergeDetails(stored: StoredManagerDetails | null, update: ManagerDetailsUpdate): StoredManagerDetails {
   const out = { ...(stored ?? update) };
   for (const f of FIELDS) if (update[f] !== null) out[f] = update[f];
-  return out;
+  return shareTexts(out);
 }
 
 /** A request's heartbeat input as last seen: `info` as parsed, and the address. */

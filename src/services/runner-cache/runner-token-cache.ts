@@ -43,17 +43,41 @@ export interface CachedRunner {
   idle: { epoch: number; value: string } | null;
   /** The queue value (X-GitLab-Last-Update) a paused runner's polls get. */
   pausedValue?: string;
+  /** When a poll last found this entry (ms; set by put and get). */
+  lastUsed?: number;
 }
 
-/** Bounded so that a fleet larger than memory allows still works (oldest entries go first). */
+// Bounded, so that a fleet larger than memory allows still works. What is
+// cached when the cache is full: runners poll in a cycle (every few seconds
+// each), and under a cycle longer than the cache, evicting the oldest (or
+// least recently used) entry to admit a new one evicts exactly the runner
+// that polls next: every poll misses, reloads and evicts another, and the
+// evicted entries are garbage for the collector. So a full cache keeps what
+// it holds and admits a runner only in place of one that has stopped polling
+// (not seen for IDLE_MS): with N runners polling and room for C, C/N of the
+// polls are answered from memory, and the rest cost their one statement each.
+/** About 1.4–1.7 KB of heap per entry (the runner row, its manager, the last request's parsed info when the poll-body memo no longer shares it). */
 const MAX_ENTRIES = 50_000;
+/** An entry no poll has used for this long may make room for another runner. */
+export const IDLE_MS = 5 * 60_000;
+/** A full cache looks for idle entries at most this often; in between, new runners are not cached. */
+const ROOM_SWEEP_INTERVAL_MS = 10_000;
 /** Evictions remembered for in-flight loads; beyond that every in-flight load is refused. */
 const MAX_EVICTION_MARKS = 10_000;
 
 export const newQueueValue = () => crypto.randomBytes(16).toString('hex');
 
+export interface RunnerTokenCacheOptions {
+  maxEntries?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
 export class RunnerTokenCache {
   private readonly byDigest = new Map<string, CachedRunner>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private lastRoomSweep = Number.NEGATIVE_INFINITY;
   private readonly digestById = new Map<number, string>();
   private generation = 0;
   private clearedAt = 0;
@@ -68,13 +92,21 @@ export class RunnerTokenCache {
   /** Set on shutdown: held long polls end and no new hold starts. */
   closed = false;
 
+  constructor(opts: RunnerTokenCacheOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? MAX_ENTRIES;
+    this.now = opts.now ?? Date.now;
+  }
+
   get size(): number {
     return this.byDigest.size;
   }
 
   get(digest: string): CachedRunner | undefined {
     const entry = this.enabled ? this.byDigest.get(digest) : undefined;
-    if (entry) this.lookups.hits++; else this.lookups.misses++;
+    if (entry) {
+      this.lookups.hits++;
+      entry.lastUsed = this.now();
+    } else this.lookups.misses++;
     return entry;
   }
 
@@ -91,7 +123,9 @@ export class RunnerTokenCache {
     const previous = this.digestById.get(entry.runner.id);
     if (previous !== undefined) this.byDigest.delete(previous);
     this.byDigest.delete(entry.digest);
-    if (this.byDigest.size >= MAX_ENTRIES) this.dropOldest(Math.ceil(MAX_ENTRIES / 10));
+    const now = this.now();
+    if (this.byDigest.size >= this.maxEntries && !this.makeRoom(now)) return false;
+    entry.lastUsed = now;
     this.byDigest.set(entry.digest, entry);
     this.digestById.set(entry.runner.id, entry.digest);
     return true;
@@ -186,12 +220,15 @@ export class RunnerTokenCache {
     for (const wake of waiting) wake();
   }
 
-  private dropOldest(n: number): void {
-    let left = n;
+  /** Drops entries idle for IDLE_MS (at most one sweep per ROOM_SWEEP_INTERVAL_MS); true if there is room now. */
+  private makeRoom(now: number): boolean {
+    if (now - this.lastRoomSweep < ROOM_SWEEP_INTERVAL_MS) return false;
+    this.lastRoomSweep = now;
     for (const [digest, entry] of this.byDigest) {
-      if (left-- <= 0) break;
+      if (now - (entry.lastUsed ?? 0) < IDLE_MS) continue;
       this.byDigest.delete(digest);
       this.digestById.delete(entry.runner.id);
     }
+    return this.byDigest.size < this.maxEntries;
   }
 }
