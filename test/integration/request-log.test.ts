@@ -17,6 +17,9 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const requestLines = () => lines.filter((l) => l.msg === 'request');
+// The background-task leader logs when this process takes a task over; that
+// can happen at any moment of a test and has nothing to do with requests.
+const ownLines = () => lines.filter((l) => !String(l.msg).startsWith('leading background task'));
 
 describe('request log', () => {
   it('writes exactly one line per request, with the route template, the scrubbed URL and who asked', async () => {
@@ -29,7 +32,7 @@ describe('request log', () => {
       expect.objectContaining({ level: 30, method: 'GET', route: '/api/v4/runners/:id', url: `/api/v4/runners/${runner.id}?private_token=[REDACTED]`, status: 200, userId: root.id, reqId: expect.any(String), durationMs: expect.any(Number) }),
     ]);
     expect(JSON.stringify(lines)).not.toContain('glpat-should-not-appear');
-    expect(lines.filter((l) => l.msg !== 'request')).toEqual([]);
+    expect(ownLines().filter((l) => l.msg !== 'request')).toEqual([]);
 
     lines.length = 0;
     expect((await RunnerSimulator.forApp(t.app).verify(token)).statusCode).toBe(200);
@@ -42,6 +45,6 @@ describe('request log', () => {
     lines.length = 0;
     const sim = RunnerSimulator.forApp(t.app);
     for (let i = 0; i < 5; i++) expect((await sim.requestJob(token)).statusCode).toBe(204);
-    expect(lines).toEqual([]);
+    expect(ownLines()).toEqual([]);
   });
 });
