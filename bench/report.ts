@@ -40,7 +40,17 @@ export interface Measurement {
   /** The same scenario measured with autocannon right after (references only): a cross-check of the generator. */
   crossCheck?: LoadResult;
   /** Scenario 8 (hand-out under backlog). */
-  handout?: { pendingAtStart: number; jobsPerSec: number; probes: number; probesFailed: number; probeP99: number | null };
+  handout?: {
+    pendingAtStart: number;
+    jobsPerSec: number;
+    probes: number;
+    probesFailed: number;
+    probeP99: number | null;
+    /** Server CPU ms per job handed out (201) during the measurement. */
+    cpuMsPerJob?: number | null;
+    /** PostgreSQL's CPU ms (postmaster and children) per job handed out. */
+    dbCpuMsPerJob?: number | null;
+  };
 }
 
 export interface Check {

@@ -286,9 +286,17 @@ async function measureBacklog(cfg: BenchConfig, server: Service, key: string, pe
   try {
     // Warm-up: every runner's first poll (manager row, caches, JIT), with the prober running too.
     if (cfg.warmup > 0) await measureHandout({ baseUrl: server.baseUrl, runners, connections: HANDOUT_CONNECTIONS, durationSec: cfg.warmup, pendingAtStart: pending, useWrk });
+    const pid = server.pid;
+    const cpuBefore = pid === undefined ? 0 : processCpuMs(pid);
+    const dbCpuBefore = postgresCpuByPid();
     const r = await measureHandout({ baseUrl: server.baseUrl, runners, connections: HANDOUT_CONNECTIONS, durationSec: cfg.duration, pendingAtStart: pending, useWrk });
     m.load = r.load;
-    m.handout = { pendingAtStart: pending, jobsPerSec: r.jobsPerSec, probes: r.probes, probesFailed: r.probesFailed, probeP99: r.probeP99 };
+    // CPU per job handed out (server, and PostgreSQL's processes together): what one hand-out costs, which moves far less with the machine's load than jobs/s.
+    const jobs = r.load.statusCodes['201'] ?? 0;
+    const perJob = (ms: number) => (jobs > 0 ? Math.round((ms / jobs) * 1000) / 1000 : null);
+    const cpuMsPerJob = pid !== undefined && server.pid === pid ? perJob(processCpuMs(pid) - cpuBefore) : null;
+    const dbCpuMsPerJob = perJob(postgresCpuSince(dbCpuBefore));
+    m.handout = { pendingAtStart: pending, jobsPerSec: r.jobsPerSec, probes: r.probes, probesFailed: r.probesFailed, probeP99: r.probeP99, cpuMsPerJob, dbCpuMsPerJob };
   } catch (err) {
     m.failure = `load generator failed: ${(err as Error).message}`;
   } finally {
@@ -300,10 +308,46 @@ async function measureBacklog(cfg: BenchConfig, server: Service, key: string, pe
   log(
     `8    ${m.scenario.title.padEnd(34)}: ` +
       (l && m.handout
-        ? `${m.handout.jobsPerSec} jobs/s  poll p50 ${l.p50} ms  p99 ${l.p99} ms  codes ${JSON.stringify(l.statusCodes)}  readiness failed ${m.handout.probesFailed}/${m.handout.probes}  RSS ${m.rss?.peakMB ?? '–'} MB`
+        ? `${m.handout.jobsPerSec} jobs/s  poll p50 ${l.p50} ms  p99 ${l.p99} ms  codes ${JSON.stringify(l.statusCodes)}  readiness failed ${m.handout.probesFailed}/${m.handout.probes}  RSS ${m.rss?.peakMB ?? '–'} MB` +
+          `  CPU per job: server ${m.handout.cpuMsPerJob ?? '–'} ms, PostgreSQL ${m.handout.dbCpuMsPerJob ?? '–'} ms`
         : (m.failure ?? 'no result')),
   );
   return m;
+}
+
+/**
+ * CPU time (user + system) of the bench's PostgreSQL per process, in ms: the
+ * postmaster and its children (backends, WAL writer, checkpointer).
+ */
+function postgresCpuByPid(): Map<number, number> {
+  const byPid = new Map<number, number>();
+  if (!runDir) return byPid;
+  let postmaster: number;
+  try {
+    postmaster = Number.parseInt(fs.readFileSync(path.join(runDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+  } catch {
+    return byPid;
+  }
+  byPid.set(postmaster, processCpuMs(postmaster));
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (ppid), after the parenthesised command name.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) byPid.set(Number(entry), processCpuMs(Number(entry)));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return byPid;
+}
+
+/** PostgreSQL's CPU ms since `before` (processes that ended meanwhile are not counted: autovacuum workers, mostly). */
+function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpuByPid()) total += ms - (before.get(pid) ?? 0);
+  return total;
 }
 
 const selected = (cfg: BenchConfig, s: Scenario) =>

@@ -30,6 +30,9 @@ const variable = (key: string, value: string | number | boolean, opts: { public?
   ...(opts.raw ? { raw: true as const } : {}),
 });
 
+/** A public variable without flags, the shape of almost every predefined one (one object shape: no spreads). */
+const pub = (key: string, value: string | number | boolean): RunnerVariable => ({ key, value: String(value), public: true });
+
 const fromCi = (v: CiVariable, isPublic: boolean) => variable(v.key, v.value, { public: isPublic, file: v.file, raw: v.raw });
 
 /** CI_COMMIT_REF_SLUG and friends: lowercase, non-alphanumerics as `-`, at most 63 characters, no `-` at either end. */
@@ -39,10 +42,45 @@ export const slugify = (s: string) =>
 /** Time#iso8601: seconds precision, `Z`. */
 const iso8601 = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '');
 
-export function repoUrl(baseUrl: string, token: string, project: { path_with_namespace: string }): string {
-  const url = new URL(baseUrl);
-  return `${url.protocol}//gitlab-ci-token:${token}@${url.host}${url.pathname.replace(/\/+$/, '')}/${project.path_with_namespace}.git`;
+/** What the payload says about the server, for one base URL: parsed once, not per job. */
+interface ServerFacts {
+  host: string;
+  hostname: string;
+  port: string;
+  protocol: string;
+  /** `<protocol>//gitlab-ci-token:` and `@<host><path>/`: the repository URL around the job token and the project path. */
+  repoBefore: string;
+  repoAfter: string;
 }
+
+const serverFactsByUrl = new Map<string, ServerFacts>();
+/** Base URLs come from EXTERNAL_URL or the request's Host: a bound for a server reached under many names. */
+const MAX_BASE_URLS = 100;
+
+function serverFacts(baseUrl: string): ServerFacts {
+  let facts = serverFactsByUrl.get(baseUrl);
+  if (!facts) {
+    const url = new URL(baseUrl);
+    facts = {
+      host: url.host,
+      hostname: url.hostname,
+      port: url.port || (url.protocol === 'https:' ? '443' : '80'),
+      protocol: url.protocol.replace(':', ''),
+      repoBefore: `${url.protocol}//gitlab-ci-token:`,
+      repoAfter: `@${url.host}${url.pathname.replace(/\/+$/, '')}/`,
+    };
+    if (serverFactsByUrl.size >= MAX_BASE_URLS) serverFactsByUrl.clear();
+    serverFactsByUrl.set(baseUrl, facts);
+  }
+  return facts;
+}
+
+export function repoUrl(baseUrl: string, token: string, project: { path_with_namespace: string }): string {
+  const facts = serverFacts(baseUrl);
+  return `${facts.repoBefore}${token}${facts.repoAfter}${project.path_with_namespace}.git`;
+}
+
+const [VERSION_MAJOR, VERSION_MINOR, VERSION_PATCH] = GITLAB_VERSION.version.split('.');
 
 /**
  * The variables a job runs with, lowest precedence first: predefined CI_*
@@ -50,79 +88,77 @@ export function repoUrl(baseUrl: string, token: string, project: { path_with_nam
  * override it), the YAML's global then job variables, then the variables
  * given when the pipeline was created. A later key replaces an earlier one.
  */
-function runnerVariables(a: AssignedJob, baseUrl: string): RunnerVariable[] {
+function runnerVariables(a: AssignedJob, baseUrl: string, repositoryUrl: string): RunnerVariable[] {
   const { job, pipeline, project, namespace, rootNamespace, user, runner } = a;
-  const server = new URL(baseUrl);
-  const port = server.port || (server.protocol === 'https:' ? '443' : '80');
-  const [major, minor, patch] = GITLAB_VERSION.version.split('.');
+  const server = serverFacts(baseUrl);
   const projectUrl = `${baseUrl}/${project.path_with_namespace}`;
   const list: RunnerVariable[] = [
-    variable('CI_PIPELINE_ID', pipeline.id),
-    variable('CI_PIPELINE_URL', `${projectUrl}/-/pipelines/${pipeline.id}`),
-    variable('CI_JOB_ID', job.id),
-    variable('CI_JOB_URL', `${projectUrl}/-/jobs/${job.id}`),
+    pub('CI_PIPELINE_ID', pipeline.id),
+    pub('CI_PIPELINE_URL', `${projectUrl}/-/pipelines/${pipeline.id}`),
+    pub('CI_JOB_ID', job.id),
+    pub('CI_JOB_URL', `${projectUrl}/-/jobs/${job.id}`),
     variable('CI_JOB_TOKEN', a.token, { public: false, masked: true }),
-    variable('CI_JOB_STARTED_AT', iso8601(job.started_at)),
-    variable('CI_JOB_NAME', job.name),
-    variable('CI_JOB_NAME_SLUG', slugify(job.name)),
-    variable('CI_JOB_STAGE', job.stage),
-    variable('CI_JOB_TIMEOUT', a.timeout),
-    variable('CI_NODE_TOTAL', 1),
-    variable('CI_COMMIT_SHA', pipeline.sha),
-    variable('CI_COMMIT_SHORT_SHA', pipeline.sha.slice(0, 8)),
-    variable('CI_COMMIT_BEFORE_SHA', pipeline.before_sha),
-    variable('CI_COMMIT_REF_NAME', pipeline.ref),
-    variable('CI_COMMIT_REF_SLUG', slugify(pipeline.ref)),
-    variable('CI_COMMIT_BRANCH', pipeline.ref),
-    variable('CI_COMMIT_REF_PROTECTED', job.protected),
-    variable('CI_DEFAULT_BRANCH', project.default_branch),
-    variable('CI_RUNNER_ID', runner.id),
-    variable('CI_RUNNER_DESCRIPTION', runner.description ?? ''),
-    variable('CI_RUNNER_TAGS', JSON.stringify(runner.tag_list)),
-    variable('CI', 'true'),
-    variable('GITLAB_CI', 'true'),
-    variable('CI_SERVER_FQDN', server.host),
-    variable('CI_SERVER_URL', baseUrl),
-    variable('CI_SERVER_HOST', server.hostname),
-    variable('CI_SERVER_PORT', port),
-    variable('CI_SERVER_PROTOCOL', server.protocol.replace(':', '')),
-    variable('CI_SERVER_NAME', 'GitLab'),
-    variable('CI_SERVER_VERSION', GITLAB_VERSION.version),
-    variable('CI_SERVER_VERSION_MAJOR', major ?? '0'),
-    variable('CI_SERVER_VERSION_MINOR', minor ?? '0'),
-    variable('CI_SERVER_VERSION_PATCH', patch ?? '0'),
-    variable('CI_SERVER_REVISION', GITLAB_VERSION.revision),
-    variable('GITLAB_FEATURES', ''),
-    variable('CI_API_V4_URL', `${baseUrl}/api/v4`),
-    variable('CI_CONFIG_PATH', '.gitlab-ci.yml'),
-    variable('CI_PROJECT_ID', project.id),
-    variable('CI_PROJECT_NAME', project.path),
-    variable('CI_PROJECT_TITLE', project.name),
-    variable('CI_PROJECT_DESCRIPTION', project.description ?? ''),
-    variable('CI_PROJECT_PATH', project.path_with_namespace),
-    variable('CI_PROJECT_PATH_SLUG', slugify(project.path_with_namespace)),
-    variable('CI_PROJECT_NAMESPACE', namespace.full_path),
-    variable('CI_PROJECT_NAMESPACE_ID', namespace.id),
-    variable('CI_PROJECT_ROOT_NAMESPACE', rootNamespace.path),
-    variable('CI_PROJECT_URL', projectUrl),
-    variable('CI_PROJECT_VISIBILITY', project.visibility),
-    variable('CI_REPOSITORY_URL', repoUrl(baseUrl, a.token, project), { public: false }),
-    variable('CI_PIPELINE_IID', pipeline.iid),
-    variable('CI_PIPELINE_SOURCE', pipeline.source),
-    variable('CI_PIPELINE_CREATED_AT', iso8601(pipeline.created_at)),
-    ...(user
-      ? [
-          variable('GITLAB_USER_ID', user.id),
-          variable('GITLAB_USER_EMAIL', user.email),
-          variable('GITLAB_USER_LOGIN', user.username),
-          variable('GITLAB_USER_NAME', user.name),
-        ]
-      : []),
-    variable('GIT_STRATEGY', 'none'),
-    ...(a.pipelineConfig.variables ?? []).map((v) => fromCi(v, true)),
-    ...(a.options.variables ?? []).map((v) => fromCi(v, true)),
-    ...(a.pipelineConfig.pipeline_variables ?? []).map((v) => fromCi(v, false)),
+    pub('CI_JOB_STARTED_AT', iso8601(job.started_at)),
+    pub('CI_JOB_NAME', job.name),
+    pub('CI_JOB_NAME_SLUG', slugify(job.name)),
+    pub('CI_JOB_STAGE', job.stage),
+    pub('CI_JOB_TIMEOUT', a.timeout),
+    pub('CI_NODE_TOTAL', 1),
+    pub('CI_COMMIT_SHA', pipeline.sha),
+    pub('CI_COMMIT_SHORT_SHA', pipeline.sha.slice(0, 8)),
+    pub('CI_COMMIT_BEFORE_SHA', pipeline.before_sha),
+    pub('CI_COMMIT_REF_NAME', pipeline.ref),
+    pub('CI_COMMIT_REF_SLUG', slugify(pipeline.ref)),
+    pub('CI_COMMIT_BRANCH', pipeline.ref),
+    pub('CI_COMMIT_REF_PROTECTED', job.protected),
+    pub('CI_DEFAULT_BRANCH', project.default_branch),
+    pub('CI_RUNNER_ID', runner.id),
+    pub('CI_RUNNER_DESCRIPTION', runner.description ?? ''),
+    pub('CI_RUNNER_TAGS', JSON.stringify(runner.tag_list)),
+    pub('CI', 'true'),
+    pub('GITLAB_CI', 'true'),
+    pub('CI_SERVER_FQDN', server.host),
+    pub('CI_SERVER_URL', baseUrl),
+    pub('CI_SERVER_HOST', server.hostname),
+    pub('CI_SERVER_PORT', server.port),
+    pub('CI_SERVER_PROTOCOL', server.protocol),
+    pub('CI_SERVER_NAME', 'GitLab'),
+    pub('CI_SERVER_VERSION', GITLAB_VERSION.version),
+    pub('CI_SERVER_VERSION_MAJOR', VERSION_MAJOR ?? '0'),
+    pub('CI_SERVER_VERSION_MINOR', VERSION_MINOR ?? '0'),
+    pub('CI_SERVER_VERSION_PATCH', VERSION_PATCH ?? '0'),
+    pub('CI_SERVER_REVISION', GITLAB_VERSION.revision),
+    pub('GITLAB_FEATURES', ''),
+    pub('CI_API_V4_URL', `${baseUrl}/api/v4`),
+    pub('CI_CONFIG_PATH', '.gitlab-ci.yml'),
+    pub('CI_PROJECT_ID', project.id),
+    pub('CI_PROJECT_NAME', project.path),
+    pub('CI_PROJECT_TITLE', project.name),
+    pub('CI_PROJECT_DESCRIPTION', project.description ?? ''),
+    pub('CI_PROJECT_PATH', project.path_with_namespace),
+    pub('CI_PROJECT_PATH_SLUG', slugify(project.path_with_namespace)),
+    pub('CI_PROJECT_NAMESPACE', namespace.full_path),
+    pub('CI_PROJECT_NAMESPACE_ID', namespace.id),
+    pub('CI_PROJECT_ROOT_NAMESPACE', rootNamespace.path),
+    pub('CI_PROJECT_URL', projectUrl),
+    pub('CI_PROJECT_VISIBILITY', project.visibility),
+    variable('CI_REPOSITORY_URL', repositoryUrl, { public: false }),
+    pub('CI_PIPELINE_IID', pipeline.iid),
+    pub('CI_PIPELINE_SOURCE', pipeline.source),
+    pub('CI_PIPELINE_CREATED_AT', iso8601(pipeline.created_at)),
   ];
+  if (user) {
+    list.push(pub('GITLAB_USER_ID', user.id), pub('GITLAB_USER_EMAIL', user.email), pub('GITLAB_USER_LOGIN', user.username), pub('GITLAB_USER_NAME', user.name));
+  }
+  list.push(pub('GIT_STRATEGY', 'none'));
+  const globals = a.pipelineConfig.variables ?? [];
+  const own = a.options.variables ?? [];
+  const given = a.pipelineConfig.pipeline_variables ?? [];
+  // The predefined keys are all different: only the YAML's and the given variables can replace one.
+  if (globals.length + own.length + given.length === 0) return list;
+  for (const v of globals) list.push(fromCi(v, true));
+  for (const v of own) list.push(fromCi(v, true));
+  for (const v of given) list.push(fromCi(v, false));
   const byKey = new Map<string, RunnerVariable>();
   for (const v of list) {
     byKey.delete(v.key);
@@ -158,6 +194,7 @@ function steps(a: AssignedJob) {
 export function presentJobRequestResponse(a: AssignedJob, baseUrl: string) {
   const { job, pipeline, project, namespace, rootNamespace } = a;
   const timeInQueue = job.queued_at && job.started_at ? (job.started_at.getTime() - job.queued_at.getTime()) / 1000 : 0;
+  const repositoryUrl = repoUrl(baseUrl, a.token, project);
   return {
     id: job.id,
     token: a.token,
@@ -181,7 +218,7 @@ export function presentJobRequestResponse(a: AssignedJob, baseUrl: string) {
       queue_depth: 1,
     },
     git_info: {
-      repo_url: repoUrl(baseUrl, a.token, project),
+      repo_url: repositoryUrl,
       ref: pipeline.ref,
       sha: pipeline.sha,
       before_sha: pipeline.before_sha,
@@ -192,7 +229,7 @@ export function presentJobRequestResponse(a: AssignedJob, baseUrl: string) {
       protected: job.protected,
     },
     runner_info: { timeout: a.timeout, runner_session_url: null },
-    variables: runnerVariables(a, baseUrl),
+    variables: runnerVariables(a, baseUrl, repositoryUrl),
     steps: steps(a),
     hooks: [],
     image: presentImage(a.options.image ?? null),

@@ -188,6 +188,31 @@ describe('locked and paused runners', () => {
   });
 });
 
+describe('a runner changed in the database behind the runner cache', () => {
+  it('is matched as stored: with fewer tags, paused or with a new token it gets no job it no longer may take', async () => {
+    const tag = newTag();
+    const p = await project({ shared: false });
+    const runner = await t.fx.runner({ projects: [p], tags: [tag, 'gpu'], runUntagged: false });
+    expect(await take(runner.token)).toBeNull(); // cached, with its tags
+    await t.ctx.pool.query(`UPDATE runners SET tag_list = $2 WHERE id = $1`, [runner.runner.id, [tag]]);
+    await createPipeline(t, p, jobs(['needs-gpu'], [tag, 'gpu']));
+    expect(await take(runner.token)).toBeNull();
+    await createPipeline(t, p, jobs(['plain'], [tag]));
+    await t.ctx.pool.query(`UPDATE runners SET active = false WHERE id = $1`, [runner.runner.id]);
+    expect(await take(runner.token)).toBeNull();
+    // Unpausing is announced (the cache keeps a paused runner's answer until then); the token change is not.
+    expect((await t.api({ method: 'PUT', url: `/api/v4/runners/${runner.runner.id}`, payload: { paused: false } })).statusCode).toBe(200);
+    expect(await take(runner.token)).not.toBeNull();
+    await createPipeline(t, p, jobs(['plain'], [tag]));
+    await t.ctx.pool.query(`UPDATE runners SET token_digest = 'changed' WHERE id = $1`, [runner.runner.id]);
+    expect((await RunnerSimulator.forApp(t.app).requestJob(runner.token)).statusCode).toBe(403);
+    await t.ctx.pool.query(`UPDATE runners SET token_digest = $2 WHERE id = $1`, [runner.runner.id, t.ctx.secrets.digest(runner.token)]);
+    expect(await takeAll(runner.token)).toEqual(['plain']);
+    const { rows } = await t.ctx.pool.query(`SELECT j.name FROM ci_pending_builds pb JOIN jobs j ON j.id = pb.build_id WHERE pb.project_id = $1`, [p.id]);
+    expect(rows).toEqual([{ name: 'needs-gpu' }]);
+  });
+});
+
 describe('any writer of a job’s status keeps the queue right', () => {
   it('a job canceled by a plain SQL update leaves the queue; one set back to pending re-enters it', async () => {
     const tag = newTag();

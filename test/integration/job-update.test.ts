@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Namespace, Project } from '../../src/generated/prisma/client.js';
+import { runnerCache } from '../../src/services/runner-cache/runner-cache.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createPipeline, jobsOf, singleJob } from '../helpers/ci.js';
 import { decodeJobResponse, RunnerSimulator, traceChecksum } from '../helpers/runner-simulator.js';
@@ -240,5 +241,29 @@ describe('PATCH /jobs/:id/trace', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('the runner manager’s address', () => {
+  it('after a job update from another address, the next poll writes the polling address again', async () => {
+    const project = await t.fx.project({ namespace: group });
+    const { token } = await t.fx.runner({ projects: [project] });
+    const poll = () =>
+      t.app.inject({
+        method: 'POST', url: '/api/v4/jobs/request', remoteAddress: '192.0.2.20',
+        payload: { token, system_id: 's_address0001', info: { version: '18.6.0' } },
+      });
+    await createPipeline(t, project, singleJob());
+    const first = await poll();
+    expect(first.statusCode).toBe(201);
+    const job = first.json() as { id: number; token: string };
+    // The job's update comes from another address (127.0.0.1, inject's default) and is written as the manager's.
+    expect((await RunnerSimulator.forApp(t.app).updateJob(job.id, job.token, { state: 'success' })).statusCode).toBe(200);
+    const address = async () => (await t.ctx.pool.query(`SELECT ip_address FROM runner_managers WHERE system_xid = 's_address0001'`)).rows[0]?.ip_address;
+    expect(await address()).toBe('127.0.0.1');
+    await createPipeline(t, project, singleJob());
+    expect((await poll()).statusCode).toBe(201);
+    await runnerCache(t.ctx).heartbeats.flush();
+    expect(await address()).toBe('192.0.2.20');
   });
 });

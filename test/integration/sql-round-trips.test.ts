@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createPipeline } from '../helpers/ci.js';
 import type { Namespace, Project } from '../../src/generated/prisma/client.js';
 
 // How many statements the benchmarked requests (bench/README.md) send to
@@ -53,6 +54,21 @@ describe('SQL round trips of the benchmarked requests', () => {
       t.app.inject({ method: 'POST', url: '/api/v4/jobs/request', payload: { token, info: { name: 'gitlab-runner' } }, headers: { 'content-type': 'application/json' } });
     await statementsOf(poll, 204); // the first poll loads the runner
     expect([await statementsOf(poll, 204), await statementsOf(poll, 204)]).toEqual([[], []]);
+  });
+
+  it('a hand-out to a known runner with jobs pending is one statement per job, and the poll after the backlog is gone one more', async () => {
+    const handoutProject = await t.fx.project({ namespace: group });
+    const { token } = await t.fx.runner({ projects: [handoutProject] });
+    const poll = () =>
+      t.app.inject({ method: 'POST', url: '/api/v4/jobs/request', payload: { token, info: { name: 'gitlab-runner' } }, headers: { 'content-type': 'application/json' } });
+    await statementsOf(poll, 204); // the first poll loads the runner
+    await createPipeline(t, handoutProject, 'one:\n  script: [a]\ntwo:\n  script: [b]\n');
+    expect([await statementsOf(poll, 201), await statementsOf(poll, 201), await statementsOf(poll, 204), await statementsOf(poll, 204)]).toEqual([
+      ['WITH runner_ok'],
+      ['WITH runner_ok'],
+      ['WITH runner_ok'],
+      [],
+    ]);
   });
 
   it('runner details: one statement once the personal access token is known', async () => {

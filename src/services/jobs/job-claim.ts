@@ -1,14 +1,26 @@
 import type pg from 'pg';
 import { queryPrepared } from '../../db/prepared.js';
+import { ACCESS_LEVEL_IDS } from '../../domain/runner.js';
 import type { RunnerMatcher } from './job-matching.js';
 
 // One hand-out attempt as one SQL statement (one round trip, its own
-// transaction): find the runner's next job and lock it in the queue, lock the
-// job row, mark it running for the runner, mark its pipeline running, and
-// read everything the runner's payload is built from. Every statement of a
-// hand-out costs a round trip and, on a busy machine, context switches on
-// both sides: one statement is what the hand-out's throughput rests on
+// transaction): check that the runner is still what the caller knows of it,
+// find its next job and lock it in the queue, lock the job row, mark it
+// running for the runner, mark its pipeline running, and read everything the
+// runner's payload is built from. Every statement of a hand-out costs a
+// round trip and, on a busy machine, context switches on both sides: one
+// statement per job is what the hand-out's throughput rests on
 // (bench/README.md, "The job queue").
+//
+// The runner check: the poll takes the runner from the runner cache, so the
+// statement first reads the runner's row and compares every fact the
+// hand-out and the payload use (token, active, token expiry, tags,
+// run_untagged, protected, maximum timeout, description). When one differs
+// (a change the cache has not heard of yet) nothing is taken and the caller
+// reads the runner again; when they agree, matching ran on the runner as it
+// is stored at that moment, as if the poll had re-read it. When it takes
+// nothing, the statement also says whether any job is pending for the runner
+// at all (locked ones included), which is the poll's "anything for me?".
 //
 // Locks: the ci_pending_builds row (FOR UPDATE SKIP LOCKED in the runner's
 // walk) and the job row (FOR UPDATE SKIP LOCKED): runners polling at the
@@ -27,7 +39,10 @@ import type { RunnerMatcher } from './job-matching.js';
 
 /** What one attempt found. */
 export type ClaimOutcome =
-  | { kind: 'none' }
+  /** Nothing taken; `anyPending`: some job for the runner is pending (held by another hand-out, or passed over). */
+  | { kind: 'none'; anyPending: boolean }
+  /** The runner's stored row no longer matches the claimant: nothing was taken. */
+  | { kind: 'stale' }
   /** The candidate's job row is held by another transaction or is no longer pending: nothing was taken. */
   | { kind: 'busy'; candidateId: number }
   /** The candidate's project is archived: nothing was taken; the job is to be dropped. */
@@ -74,14 +89,21 @@ export interface ClaimedRow {
 }
 
 interface ClaimRow extends Partial<ClaimedRow> {
-  candidate_id: number;
-  lockable: boolean;
+  runner_ok: boolean;
+  candidate_id: number | null;
+  lockable: boolean | null;
   archived: boolean | null;
+  any_pending: boolean | null;
 }
 
 export interface Claimant {
   runnerId: number;
+  /** The runner token's digest as the caller knows it. */
+  runnerTokenDigest: string;
+  /** The runner's description as the caller knows it (the payload's CI_RUNNER_DESCRIPTION). */
+  description: string | null;
   managerId: number;
+  /** The new job token's digest. */
   tokenDigest: string;
   /** The runner's maximum_timeout (null or 0: none). */
   maximumTimeout: number | null;
@@ -90,8 +112,18 @@ export interface Claimant {
 // `older`: for an instance runner whose candidate is not its project's head,
 // an older job for it at the same fair level, which GitLab's order puts
 // first; taken instead when no other hand-out holds it.
-const CLAIM = (candidates: string, older: string | undefined, queueSize: string) => `
-WITH cand AS (${candidates}),
+const CLAIM = (candidates: string, older: string | undefined, queueSize: string, anyPending: string) => `
+WITH runner_ok AS (
+  SELECT EXISTS (
+    SELECT 1 FROM runners r
+    WHERE r.id = {runner_id}::int AND r.token_digest = {runner_token_digest}::text AND r.active
+      AND (r.token_expires_at IS NULL OR r.token_expires_at >= now())
+      AND COALESCE(r.tag_list, '{}') = {tags}::text[] AND r.run_untagged = {run_untagged}::boolean
+      AND (r.access_level = ${ACCESS_LEVEL_IDS.ref_protected}) = {ref_protected}::boolean
+      AND r.maximum_timeout IS NOT DISTINCT FROM {maximum_timeout}::int AND r.description IS NOT DISTINCT FROM {description}::text
+  ) AS ok
+),
+cand AS (SELECT c.* FROM runner_ok ro CROSS JOIN LATERAL (${candidates}) c WHERE ro.ok),
 pick AS (
   SELECT ${
     older
@@ -126,7 +158,8 @@ pipeline_running AS (
   FROM taken t
   WHERE pl.id = t.pipeline_id AND pl.status IS DISTINCT FROM 'running'
 )
-SELECT c.build_id AS candidate_id, job.id IS NOT NULL AS lockable, job.archived,
+SELECT ro.ok AS runner_ok, c.build_id AS candidate_id, job.id IS NOT NULL AS lockable, job.archived,
+       CASE WHEN ro.ok AND c.build_id IS NULL THEN ${anyPending} END AS any_pending,
        t.*,
        pl.iid AS pipeline_iid, pl.ref AS pipeline_ref, pl.sha AS pipeline_sha, pl.before_sha AS pipeline_before_sha,
        pl.tag AS pipeline_tag, pl.source AS pipeline_source, pl.config AS pipeline_config, pl.created_at AS pipeline_created_at,
@@ -137,7 +170,8 @@ SELECT c.build_id AS candidate_id, job.id IS NOT NULL AS lockable, job.archived,
        u.username AS user_username, u.name AS user_name, u.email AS user_email,
        CASE WHEN t.id IS NOT NULL THEN COALESCE((SELECT q.instance_running FROM ci_instance_queues q WHERE q.project_id = t.project_id), 0) END AS instance_running,
        CASE WHEN t.id IS NOT NULL THEN (${queueSize}) END AS queue_size
-FROM pick c
+FROM runner_ok ro
+LEFT JOIN pick c ON true
 LEFT JOIN job ON true
 LEFT JOIN taken t ON true
 LEFT JOIN pipelines pl ON pl.id = t.pipeline_id
@@ -174,11 +208,13 @@ export function claimStatement(matcher: RunnerMatcher, claimant: Claimant): { te
   const values: Record<string, unknown> = {
     ...matcher.params,
     runner_id: claimant.runnerId,
+    runner_token_digest: claimant.runnerTokenDigest,
+    description: claimant.description,
     manager_id: claimant.managerId,
     token_digest: claimant.tokenDigest,
     maximum_timeout: claimant.maximumTimeout,
   };
-  const { text, names } = compile(CLAIM(matcher.next, matcher.olderAtSameLevel, matcher.queueSize));
+  const { text, names } = compile(CLAIM(matcher.next, matcher.olderAtSameLevel, matcher.queueSize, matcher.anyPending));
   return { text, values: names.map((n) => values[n]) };
 }
 
@@ -187,7 +223,8 @@ export async function claimJob(ctx: { pool: pg.Pool; preparedPool: pg.Pool }, ma
   const { text, values } = claimStatement(matcher, claimant);
   const { rows } = await queryPrepared<ClaimRow>(ctx, { text, values, generic: matcher.generic });
   const row = rows[0];
-  if (!row) return { kind: 'none' };
+  if (!row?.runner_ok) return { kind: 'stale' };
+  if (row.candidate_id === null) return { kind: 'none', anyPending: row.any_pending === true };
   if (!row.lockable) return { kind: 'busy', candidateId: row.candidate_id };
   if (row.archived) return { kind: 'archived', candidateId: row.candidate_id };
   return { kind: 'taken', row: row as ClaimRow & ClaimedRow };

@@ -74,6 +74,8 @@ export interface RunnerMatcher {
   olderAtSameLevel?: string;
   /** The runner's matching pending jobs, up to QUEUE_SIZE_CAP. */
   queueSize: string;
+  /** Boolean: is any job pending for the runner, locked or not (for a hand-out that found none it could take)? */
+  anyPending: string;
   params: Record<string, unknown>;
   /**
    * The statements' generic plan is as good as a custom one (src/db/prepared.ts):
@@ -124,6 +126,8 @@ WHERE q.instance_head IS NOT NULL AND q.instance_running = c.level AND q.instanc
 const queueSize = (scope: string) =>
   `SELECT count(*)::int FROM (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON} LIMIT ${QUEUE_SIZE_CAP}) c`;
 
+const anyPending = (scope: string) => `EXISTS (SELECT 1 FROM ci_pending_builds pb WHERE ${scope} AND ${COMMON})`;
+
 const PROJECT_SCOPE = projectScope('{scope}::int');
 const GROUP_SCOPE = groupScope('{scope}::int');
 
@@ -139,9 +143,16 @@ export function runnerMatcher(runner: Runner, groupId: number | null, exclude: n
     const isProject = runner.runner_type === RUNNER_TYPE_IDS.project_type;
     const scope = isProject ? PROJECT_SCOPE : GROUP_SCOPE;
     params.scope = isProject ? runner.id : (groupId ?? 0);
-    return { next: scopedNext(scope), queueSize: queueSize(scope), params, generic: isProject };
+    return { next: scopedNext(scope), queueSize: queueSize(scope), anyPending: anyPending(scope), params, generic: isProject };
   }
-  return { next: INSTANCE_NEXT, olderAtSameLevel: INSTANCE_OLDER, queueSize: queueSize(instanceScope()), params, generic: true };
+  return {
+    next: INSTANCE_NEXT,
+    olderAtSameLevel: INSTANCE_OLDER,
+    queueSize: queueSize(instanceScope()),
+    anyPending: anyPending(instanceScope()),
+    params,
+    generic: true,
+  };
 }
 
 /**

@@ -24,10 +24,13 @@ import { runnerQueues } from './runner-queue.js';
 // cache (src/services/runner-cache) knows the runner and remembers at which
 // pending-job epoch the database last had nothing for it. Only when the
 // epoch moved on (a job was queued somewhere, a project's runner settings
-// changed) or the runner changed does a poll read the database, and then in
-// one statement (runner + manager + "anything pending for it?"); the
-// hand-out (src/services/jobs/job-claim.ts: one statement that takes the job
-// and reads its payload) runs only when that says yes.
+// changed) does a poll read the database, and then in one statement: the
+// hand-out (src/services/jobs/job-claim.ts), which checks the cached runner
+// against its stored row, takes the job and reads its payload, or says
+// whether anything is pending for the runner at all. A runner the cache does
+// not know is read first (runner + manager + "anything pending for it?"),
+// and the hand-out runs only when that says yes. So a runner busy with a
+// backlog costs one statement per job.
 
 export interface JobRequestInput {
   token: string;
@@ -38,14 +41,10 @@ export interface JobRequestInput {
 
 export type JobRequestResult = { kind: 'job'; job: AssignedJob } | { kind: 'none'; lastUpdate: string };
 
-export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddress: string): Promise<JobRequestResult> {
+/** `reread`: the runner was just found changed behind the cache's back and evicted: no second retry. */
+export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddress: string, reread = false): Promise<JobRequestResult> {
   const cache = runnerCache(ctx).runners;
-  const polled = await authenticatePoll(
-    ctx,
-    input.token,
-    { systemId: input.system_id, info: input.info, ipAddress, finishCreation: true },
-    { refreshUnlessIdle: true },
-  );
+  const polled = await authenticatePoll(ctx, input.token, { systemId: input.system_id, info: input.info, ipAddress, finishCreation: true });
   const { runner, entry } = polled;
   appMetrics(ctx).runnerAuthenticated(runner.runner_type);
   if (!runner.active) {
@@ -71,14 +70,26 @@ export async function requestJob(ctx: AppContext, input: JobRequestInput, ipAddr
     // Something changed during the hold: look again (and authenticate again: the change may be a revoked token).
     return requestJob(ctx, { ...input, last_update: undefined }, ipAddress);
   }
-  if (!polled.pendingJob) {
-    return { kind: 'none', lastUpdate: entry ? cache.rememberIdle(entry, polled.epochBeforeQuery) : newQueueValue() };
+  // Read from the database just now with nothing pending for it.
+  const rememberIdle = () => ({ kind: 'none' as const, lastUpdate: entry ? cache.rememberIdle(entry, polled.epochBeforeQuery) : newQueueValue() });
+  if (polled.pendingJob === false) return rememberIdle();
+  const handout = await assignJob(ctx, polled);
+  switch (handout.kind) {
+    case 'job':
+      return { kind: 'job', job: handout.job };
+    case 'nothing-pending':
+      return rememberIdle();
+    case 'none':
+      // No "idle" memo: the candidates were locked by concurrent polls (whose
+      // transactions may still roll back) or dropped.
+      return { kind: 'none', lastUpdate: newQueueValue() };
+    case 'stale':
+      // The runner changed and the cache has not heard yet: forget it and
+      // poll again, reading it from the database.
+      cache.evictRunners([polled.runner.id]);
+      if (reread) return { kind: 'none', lastUpdate: newQueueValue() };
+      return requestJob(ctx, input, ipAddress, true);
   }
-  const job = await assignJob(ctx, polled);
-  // No "idle" memo here: the candidates were locked by concurrent polls (whose
-  // transactions may still roll back) or dropped.
-  if (!job) return { kind: 'none', lastUpdate: newQueueValue() };
-  return { kind: 'job', job };
 }
 
 /** Attempts one poll makes before giving up: each candidate that cannot run (archived project, held by another transaction) costs one. */
@@ -108,12 +119,22 @@ async function dropArchivedJob(ctx: AppContext, jobId: number): Promise<boolean>
   });
 }
 
-async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<AssignedJob | null> {
+/** What a hand-out came to: a job; nothing pending for the runner at all; nothing it could take now; or a runner the cache has wrong. */
+type Handout = { kind: 'job'; job: AssignedJob } | { kind: 'nothing-pending' } | { kind: 'none' } | { kind: 'stale' };
+
+async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Handout> {
   const { runner } = polled;
   // The job row references the manager: make sure it exists before the hand-out.
   const managerId = await pollingManagerId(ctx, polled);
   const token = newJobToken();
-  const claimant = { runnerId: runner.id, managerId, tokenDigest: ctx.secrets.digest(token), maximumTimeout: runner.maximum_timeout };
+  const claimant = {
+    runnerId: runner.id,
+    runnerTokenDigest: runner.token_digest,
+    description: runner.description,
+    managerId,
+    tokenDigest: ctx.secrets.digest(token),
+    maximumTimeout: runner.maximum_timeout,
+  };
   const passedOver: number[] = [];
   let droppedAny = false;
   try {
@@ -121,8 +142,11 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assigne
       const matcher = runnerMatcher(runner, polled.groupId, passedOver);
       const outcome = await claimJob(ctx, matcher, claimant);
       switch (outcome.kind) {
+        case 'stale':
+          return outcome;
         case 'none':
-          return null;
+          // Only the first attempt's answer is about everything pending: later ones exclude the jobs passed over.
+          return attempt === 0 && !outcome.anyPending ? { kind: 'nothing-pending' } : { kind: 'none' };
         case 'busy':
           passedOver.push(outcome.candidateId);
           continue;
@@ -131,10 +155,10 @@ async function assignJob(ctx: AppContext, polled: PolledRunner): Promise<Assigne
           passedOver.push(outcome.candidateId);
           continue;
         case 'taken':
-          return assignedJob(outcome.row, token, runner);
+          return { kind: 'job', job: assignedJob(outcome.row, token, runner) };
       }
     }
-    return null;
+    return { kind: 'none' };
   } finally {
     // Dropping a job may have queued the next stage of its pipeline.
     if (droppedAny) runnerQueues(ctx).tickAll();

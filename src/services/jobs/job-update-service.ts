@@ -5,6 +5,7 @@ import { ApiError, forbidden } from '../../lib/errors.js';
 import { secureCompare } from '../../lib/tokens.js';
 import { FAILURE_REASONS } from '../../domain/failure-reasons.js';
 import { withTransaction, type Sql } from '../pipelines/transaction.js';
+import { runnerCache } from '../runner-cache/runner-cache.js';
 import { afterCommit, PROCESSING_STATUSES, transitionJob, transitionJobNow } from './job-state.js';
 import { traceUpdateInterval } from './trace-watch.js';
 
@@ -51,11 +52,22 @@ async function heartbeatJobRunner(ctx: AppContext, job: Job, ipAddress: string):
     );
   }
   if (job.runner_manager_id) {
-    await ctx.pool.query(
+    const { rowCount } = await ctx.pool.query(
       `UPDATE runner_managers SET contacted_at = now(), ip_address = $3
        WHERE id = $1 AND (contacted_at IS NULL OR contacted_at < now() - $2::interval OR ip_address IS DISTINCT FROM $3)`,
       [job.runner_manager_id, HEARTBEAT_INTERVAL, ipAddress],
     );
+    // The poll path compares a poll's details with what it believes is stored
+    // (src/services/runner-cache/manager-details.ts): after this write, the
+    // next poll compares again and writes its own address if it differs.
+    if (rowCount && job.runner_id) {
+      const entry = runnerCache(ctx).runners.entryById(job.runner_id);
+      for (const manager of entry?.managers.values() ?? []) {
+        if (manager.id !== job.runner_manager_id) continue;
+        manager.details = { ...manager.details, ip_address: ipAddress };
+        manager.seen = null;
+      }
+    }
   }
 }
 
