@@ -183,15 +183,13 @@ function splitPollRow(row: PollRow): { runner: Runner; groupId: number | null; p
 
 /**
  * `authenticate_runner!(creation_state: :finished)` for jobs/request. From
- * the cache, unless the runner is not cached or `refresh` says the caller is
- * about to ask the database anyway: then the runner is re-read in the same
- * statement, so whatever changed behind the cache's back is picked up too.
+ * the cache; a runner not cached is read from the database with what its
+ * poll needs (whether anything is pending for it) in the same statement.
  */
 export async function authenticatePoll(
   ctx: AppContext,
   token: string | undefined,
   details: HeartbeatDetails,
-  opts: { refreshUnlessIdle?: boolean } = {},
 ): Promise<PolledRunner> {
   if (!token) throw forbidden();
   const hub = runnerCache(ctx);
@@ -205,16 +203,10 @@ export async function authenticatePoll(
   let pendingJob: boolean | undefined;
   const epochBeforeQuery = cache.epoch;
 
-  // Without a valid "idle" answer the caller reads the database anyway: the
-  // runner is re-read in the same statement. A paused runner gets nothing
-  // whatever is pending, so it never needs to (unpausing evicts it).
-  if (!entry || (opts.refreshUnlessIdle === true && entry.runner.active && cache.idleValue(entry) === undefined)) {
+  if (!entry) {
     const generation = cache.beginLoad();
     const row = await loadPollRow(ctx, digest, systemXid);
-    if (!row) {
-      if (entry) cache.evictRunners([entry.runner.id]);
-      throw forbidden();
-    }
+    if (!row) throw forbidden();
     const loaded = splitPollRow(row);
     if (isExpired(loaded.runner, now)) throw forbidden();
     ctx.secrets.rememberDigest(token, digest);
