@@ -326,6 +326,8 @@ describe('the fleet as an administrator sees it', { timeout: BROWSER_TEST_TIMEOU
   it('deletes a runner after confirming in a dialog', async () => {
     await newPage();
     await signIn();
+    // Signed in only once the list shows: navigating before that abandons the sign-in.
+    await page.getByRole('heading', { name: 'Runners', level: 1 }).waitFor();
     const id = runners.offline6!.id;
     await page.goto(`${t.url}/admin/runners/${id}`);
     await page.getByRole('button', { name: 'Delete runner' }).click();
