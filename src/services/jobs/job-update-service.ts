@@ -60,14 +60,7 @@ async function heartbeatJobRunner(ctx: AppContext, job: Job, ipAddress: string):
     // The poll path compares a poll's details with what it believes is stored
     // (src/services/runner-cache/manager-details.ts): after this write, the
     // next poll compares again and writes its own address if it differs.
-    if (rowCount && job.runner_id) {
-      const entry = runnerCache(ctx).runners.entryById(job.runner_id);
-      for (const manager of entry?.managers.values() ?? []) {
-        if (manager.id !== job.runner_manager_id) continue;
-        manager.details = { ...manager.details, ip_address: ipAddress };
-        manager.seen = null;
-      }
-    }
+    if (rowCount && job.runner_id) runnerCache(ctx).runners.managerAddressWritten(job.runner_id, job.runner_manager_id, ipAddress);
   }
 }
 

@@ -173,6 +173,19 @@ export class RunnerTokenCache {
     return digest === undefined ? undefined : this.byDigest.get(digest);
   }
 
+  /**
+   * Another writer (a job update) stored `ipAddress` for one of the runner's
+   * managers: what this process believes is stored follows, so the next poll
+   * compares with it and writes its own address again if it differs.
+   */
+  managerAddressWritten(runnerId: number, managerId: number, ipAddress: string): void {
+    for (const manager of this.entryById(runnerId)?.managers.values() ?? []) {
+      if (manager.id !== managerId) continue;
+      manager.details = { ...manager.details, ip_address: ipAddress };
+      manager.seen = null;
+    }
+  }
+
   // -- the pending-job epoch ------------------------------------------------
 
   /** A job may have become available to some runner: every "idle" answer is void. */
